@@ -1,0 +1,377 @@
+"""Every workaround this project needs for its upstream stack, in one place.
+
+``import mmkd_ccd`` calls :func:`apply_all` before anything imports
+``mmrazor.models``. Each shim names the upstream version it targets, the
+symptom it fixes, and is covered by ``tests/test_compat.py``. None of them
+edits installed files; each is idempotent.
+
+1. :func:`fix_mmrazor_quantization_import` -- MMRazor 1.0.0 on torch >= 2.x.
+2. :func:`allow_mmengine_checkpoint_types` -- mmengine 0.10.7 on torch >= 2.6
+   (with :func:`trust_checkpoint` for the checkpoints a user names).
+3. :func:`allow_cpu_distributed` -- mmengine 0.10.7 torchrun without a GPU.
+4. :func:`resolve_mmcls_as_mmpretrain` -- MMRazor 1.0.0 (mmcls 1.x era) on
+   mmpretrain 1.x.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import os.path as osp
+import pickle
+import sys
+import types
+from typing import Any, Callable, List
+
+import torch
+from mmengine.config import Config
+from mmengine.utils import digit_version
+
+__all__ = [
+    'apply_all', 'allow_cpu_distributed', 'allow_mmengine_checkpoint_types',
+    'trust_checkpoint',
+    'trust_checkpoints_named_by',
+    'fix_mmrazor_quantization_import', 'resolve_mmcls_as_mmpretrain',
+    'rewrite_mmcls_references', 'QuantizationUnavailableError'
+]
+
+_APPLIED: set = set()
+
+
+def _once(fn: Callable[[], None]) -> Callable[[], None]:
+
+    def wrapper() -> None:
+        if fn.__name__ not in _APPLIED:
+            fn()
+            _APPLIED.add(fn.__name__)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+# ---------------------------------------------------------------------------
+# 1. MMRazor 1.0.0 quantization backend configs on torch 2.x
+# ---------------------------------------------------------------------------
+class QuantizationUnavailableError(RuntimeError):
+    """Raised when MMRazor 1.0.0's quantization backends are used on a torch
+    whose ``torch.ao`` no longer has the APIs they were written for."""
+
+
+_BACKEND_CONFIG = 'mmrazor.structures.quantization.backend_config'
+
+
+class _UnavailableBackendConfigs(dict):
+    """Stands in for MMRazor's eagerly built ``BackendConfigs`` table.
+
+    Lookups raise instead of returning ``None`` so that a quantization config
+    fails where it is used, with the reason, rather than later and obscurely.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def __getitem__(self, key: str) -> Any:
+        raise QuantizationUnavailableError(
+            f'MMRazor 1.0.0 quantization backend {key!r} is unavailable on '
+            f'torch {torch.__version__}: {self.reason}. Distillation is not '
+            'affected; quantization needs the torch 1.13-2.0 MMRazor 1.0.0 '
+            'was written for.')
+
+    get = __getitem__
+
+
+def _unavailable_module(name: str, reason: str) -> types.ModuleType:
+    """A module whose every attribute is a function raising
+    :class:`QuantizationUnavailableError` when called."""
+    module = types.ModuleType(name)
+    module.__doc__ = f'Stand-in installed by mmkd_ccd.compat: {reason}'
+
+    def __getattr__(attr: str) -> Callable:
+        if attr.startswith('__'):
+            raise AttributeError(attr)
+
+        def unavailable(*args, **kwargs):
+            raise QuantizationUnavailableError(
+                f'{name}.{attr} is unavailable on torch {torch.__version__}: '
+                f'{reason}')
+
+        return unavailable
+
+    module.__getattr__ = __getattr__
+    return module
+
+
+@_once
+def fix_mmrazor_quantization_import() -> None:
+    """Make ``import mmrazor.models`` work on torch 2.x.
+
+    Target: mmrazor 1.0.0 on torch >= 2.1 (seen with 2.13). Symptom:
+    ``import mmrazor.models`` raises ``ImportError: `torch>=1.13` is not
+    installed properly`` from
+    ``structures/quantization/backend_config/common_operator_config_utils``,
+    which imports ``reverse2``/``reverse3``/``reverse_sequential_wrapper2``,
+    helpers that ``torch.ao.quantization.fuser_method_mappings`` no longer
+    has; ``backend_config/mapping.py`` then builds every quantization backend
+    config at import time. Distillation never uses either module.
+
+    Fix: only if that import fails, register stand-ins for those two modules
+    before the package is imported again: ``BackendConfigs`` raises
+    :class:`QuantizationUnavailableError` on lookup, and every function of
+    the helper module raises it when called. Quantization therefore fails
+    loudly where it is used; nothing else changes.
+    """
+    try:
+        importlib.import_module(f'{_BACKEND_CONFIG}.mapping')
+        return
+    except ImportError as exc:
+        reason = f'{type(exc).__name__}: {exc}'
+    # The failed import left half-initialised packages behind; they would
+    # not be executed again.
+    for name in list(sys.modules):
+        if name.startswith('mmrazor.structures'):
+            del sys.modules[name]
+    helpers = f'{_BACKEND_CONFIG}.common_operator_config_utils'
+    sys.modules[helpers] = _unavailable_module(helpers, reason)
+    mapping = types.ModuleType(f'{_BACKEND_CONFIG}.mapping')
+    mapping.BackendConfigs = _UnavailableBackendConfigs(reason)
+    sys.modules[mapping.__name__] = mapping
+    importlib.import_module('mmrazor.structures')
+
+
+# ---------------------------------------------------------------------------
+# 2. mmengine 0.10.7 checkpoints under torch >= 2.6 (weights_only=True)
+# ---------------------------------------------------------------------------
+def _safe_checkpoint_globals() -> List[Any]:
+    """Plain-data types found in checkpoints' ``meta`` (numpy arrays and
+    scalars, ``Counter`` milestones of ``MultiStepLR``), safe to rebuild."""
+    import collections
+
+    import numpy as np
+
+    multiarray = np.core.multiarray
+    found = [collections.Counter, np.ndarray, np.dtype,
+             multiarray._reconstruct, multiarray.scalar]
+    # numpy >= 1.25 pickles dtypes by their concrete class.
+    found += [getattr(np.dtypes, name) for name in dir(np.dtypes)
+              if name.endswith('DType')]
+    return found
+
+
+_TRUSTED_FILES: set = set()
+_TRUSTED_DIRS: set = set()
+
+
+def trust_checkpoint(path: str) -> None:
+    """Allow full unpickling of ``path`` -- a file, or a folder whose files
+    are all trusted -- when the safe unpickler refuses it.
+
+    ``tools/train.py`` and ``tools/test.py`` call this for the checkpoints a
+    user names (:func:`trust_checkpoints_named_by`); call it yourself for a
+    checkpoint you trust that you load by other means.
+    """
+    real = osp.realpath(osp.expanduser(path))
+    (_TRUSTED_DIRS if osp.isdir(real) else _TRUSTED_FILES).add(real)
+
+
+def trust_checkpoints_named_by(cfg: Any) -> None:
+    """Trust the checkpoints a config names: ``load_from`` (``--resume CKPT``
+    sets it), ``model.teacher_ckpt`` and, when resuming from the latest
+    checkpoint, the ``work_dir`` that mmengine takes it from."""
+    named = [cfg.get('load_from'), cfg.get('model', {}).get('teacher_ckpt')]
+    if cfg.get('resume') and not cfg.get('load_from'):
+        named.append(cfg.get('work_dir'))
+    for path in named:
+        if isinstance(path, str) and osp.exists(osp.expanduser(path)):
+            trust_checkpoint(path)
+
+
+def _is_trusted(path: str) -> bool:
+    real = osp.realpath(path)
+    return real in _TRUSTED_FILES or any(
+        real.startswith(folder + os.sep) for folder in _TRUSTED_DIRS)
+
+
+def _load_local_checkpoint(filename: str, map_location=None) -> Any:
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if not _is_trusted(filename):
+            raise pickle.UnpicklingError(
+                f'{filename}: the safe unpickler (torch.load weights_only='
+                'True) refused this checkpoint. mmengine checkpoints need '
+                'full unpickling; mmkd_ccd allows it only for checkpoints '
+                'you name (--resume, load_from, teacher_ckpt through '
+                'tools/train.py or tools/test.py, or '
+                'mmkd_ccd.compat.trust_checkpoint(path)).\n'
+                f'{exc}') from exc
+        return torch.load(filename, map_location=map_location,
+                          weights_only=False)
+
+
+@_once
+def allow_mmengine_checkpoint_types() -> None:
+    """Load mmengine's checkpoints under torch's ``weights_only`` default.
+
+    Target: mmengine 0.10.7 (calls ``torch.load`` without ``weights_only``)
+    on torch >= 2.6 (defaults it to ``True``). Symptom: ``--resume``,
+    ``load_from`` and MMRazor's ``teacher_ckpt`` raise ``UnpicklingError:
+    Weights only load failed ... Unsupported global``.
+
+    Why allow-listing alone cannot work: mmengine saves the message hub,
+    whose ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'min')``. Allow-listing ``builtins.getattr``
+    would let any checkpoint reach arbitrary attributes of allowed objects,
+    which defeats the safe unpickler. So:
+
+    - plain-data types (:func:`_safe_checkpoint_globals`) are allow-listed
+      for every file;
+    - mmengine's local-file loader is replaced by one that tries the safe
+      unpickler first and falls back to full unpickling *only* for files
+      trusted with :func:`trust_checkpoint`; any other file gets an error
+      that says how to trust it. Nothing is relaxed globally.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    if digit_version(torch.__version__) < digit_version('2.6.0'):
+        return  # torch.load still defaults to full unpickling
+    torch.serialization.add_safe_globals(_safe_checkpoint_globals())
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_load_local_checkpoint, force=True)
+
+
+# ---------------------------------------------------------------------------
+# 3. mmengine 0.10.7 multi-process runs without a GPU (gloo)
+# ---------------------------------------------------------------------------
+@_once
+def allow_cpu_distributed() -> None:
+    """Let ``--launcher pytorch`` (torchrun) run on CPU-only machines.
+
+    Target: mmengine 0.10.7. Symptoms, with ``env_cfg.dist_cfg.backend=
+    'gloo'`` on a machine without CUDA: ``init_dist('pytorch')`` calls
+    ``torch.cuda.set_device(local_rank)`` unconditionally (``RuntimeError:
+    Found no NVIDIA driver``), and the runner wraps the model in
+    ``MMDistributedDataParallel(device_ids=[local_rank])``, which torch
+    rejects for a CPU module.
+
+    Fix: when CUDA is unavailable, initialise the process group without
+    selecting a CUDA device, and build the wrapper without ``device_ids``
+    for a module whose parameters are on the CPU. On GPU machines both
+    behave exactly as upstream.
+    """
+    import mmengine.dist.utils as dist_utils
+    import torch.distributed as torch_dist
+    from mmengine.model import MMDistributedDataParallel
+
+    original_init_dist = dist_utils._init_dist_pytorch
+
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs) -> None:
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return original_init_dist(backend, init_backend, **kwargs)
+        torch_dist.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    original_wrapper_init = MMDistributedDataParallel.__init__
+
+    def wrapper_init(self, module, *args, **kwargs) -> None:
+        first = next(module.parameters(), None)
+        if first is not None and first.device.type == 'cpu':
+            kwargs.pop('device_ids', None)
+        original_wrapper_init(self, module, *args, **kwargs)
+
+    MMDistributedDataParallel.__init__ = wrapper_init
+
+
+# ---------------------------------------------------------------------------
+# 4. mmcls (MMRazor 1.0.0's classification toolbox) -> mmpretrain
+# ---------------------------------------------------------------------------
+# Classes renamed when mmcls 1.x became mmpretrain 1.x.
+MMCLS_RENAMES = {
+    'PackClsInputs': 'PackInputs',
+    'ClsVisualizer': 'UniversalVisualizer',
+    'ClsDataSample': 'DataSample',
+}
+
+
+def _rewrite_mmcls_string(value: str) -> str:
+    if value == 'mmcls':
+        return 'mmpretrain'
+    for sep in ('::', '.'):
+        prefix = 'mmcls' + sep
+        if value.startswith(prefix):
+            rest = value[len(prefix):]
+            head, dot, name = rest.rpartition('.')
+            name = MMCLS_RENAMES.get(name, name)
+            return 'mmpretrain' + sep + head + dot + name
+    return value
+
+
+def rewrite_mmcls_references(obj: Any) -> Any:
+    """Return ``obj`` with every ``mmcls`` reference pointed at mmpretrain.
+
+    Rewritten string values: ``'mmcls'`` (scopes), ``'mmcls::path'`` (config
+    paths), ``'mmcls.Name'`` (scoped types) and ``'mmcls.pkg.Name'`` (Python
+    paths, e.g. MMRazor recorders' ``source``), with the classes mmpretrain
+    renamed (:data:`MMCLS_RENAMES`). Dict keys are left alone.
+    """
+    if isinstance(obj, str):
+        return _rewrite_mmcls_string(obj)
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            new = rewrite_mmcls_references(value)
+            if new is not value:
+                dict.__setitem__(obj, key, new)
+        return obj
+    if isinstance(obj, list):
+        return [rewrite_mmcls_references(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(rewrite_mmcls_references(v) for v in obj)
+    return obj
+
+
+@_once
+def resolve_mmcls_as_mmpretrain() -> None:
+    """Read configs that name ``mmcls`` as if they named mmpretrain.
+
+    Target: mmrazor 1.0.0, whose code and all its shipped classification
+    configs were written for mmcls 1.x (``mmcls::`` bases, ``mmcls.`` types,
+    ``default_scope='mmcls'``), with mmpretrain 1.x installed and mmcls not.
+    Symptom: ``Config.fromfile`` raises ``mmcls is not installed`` for an
+    ``mmcls::`` base, and ``mmengine.hub.get_model`` -- which MMRazor uses for
+    ``architecture=dict(cfg_path='mmcls::...')`` -- tries to pip-install
+    mmcls.
+
+    Fix, at the moment configs are read: ``mmcls::`` base paths resolve to
+    mmpretrain's copy of the same file with scope ``mmpretrain``, and after a
+    config is loaded :func:`rewrite_mmcls_references` rewrites the remaining
+    references. It acts only on configs read after ``import mmkd_ccd``, which
+    this project's ``tools/*.py`` import first.
+    """
+    original_get_cfg_path = Config._get_cfg_path
+    original_fromfile = Config.fromfile
+
+    def _get_cfg_path(cfg_path: str, filename: str):
+        return original_get_cfg_path(_rewrite_mmcls_string(cfg_path),
+                                     filename)
+
+    def fromfile(*args, **kwargs) -> Config:
+        cfg = original_fromfile(*args, **kwargs)
+        if isinstance(cfg, Config):
+            rewrite_mmcls_references(cfg._cfg_dict)
+        return cfg
+
+    Config._get_cfg_path = staticmethod(_get_cfg_path)
+    Config.fromfile = staticmethod(fromfile)
+
+
+def apply_all() -> None:
+    """Apply every shim; called once by ``import mmkd_ccd``."""
+    fix_mmrazor_quantization_import()
+    allow_mmengine_checkpoint_types()
+    allow_cpu_distributed()
+    resolve_mmcls_as_mmpretrain()

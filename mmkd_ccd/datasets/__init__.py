@@ -1,0 +1,3 @@
+from .transforms import JDA, PairedViews
+
+__all__ = ['JDA', 'PairedViews']

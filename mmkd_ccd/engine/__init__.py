@@ -1,0 +1,3 @@
+from .loops import DistillTestLoop
+
+__all__ = ['DistillTestLoop']

@@ -1,0 +1,3 @@
+from .paired_data_preprocessor import PairedDataPreprocessor
+
+__all__ = ['PairedDataPreprocessor']

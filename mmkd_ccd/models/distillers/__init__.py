@@ -1,0 +1,3 @@
+from .paired_distiller import PairedDistiller
+
+__all__ = ['PairedDistiller']
