@@ -9,3 +9,5 @@ _base_ = [
 ]
 
 train_dataloader = dict(dataset=dict(pipeline=_base_.ccd_train_pipeline))
+val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
+test_cfg = dict(type='DistillTestLoop', evaluate_teacher=True)

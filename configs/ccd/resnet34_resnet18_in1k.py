@@ -19,3 +19,5 @@ param_scheduler = dict(
     type='MultiStepLR', by_epoch=True, milestones=[60, 120, 180], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=1)
 auto_scale_lr = dict(base_batch_size=768)
+val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
+test_cfg = dict(type='DistillTestLoop', evaluate_teacher=True)

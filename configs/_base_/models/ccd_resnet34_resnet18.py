@@ -55,5 +55,6 @@ model = dict(
                 preds_T=dict(from_student=False, recorder='fc')))))
 
 find_unused_parameters = True
-val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
-test_cfg = dict(type='DistillTestLoop', evaluate_teacher=True)
+# Leaf configs set, as schedule bases define the keys too:
+# val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
+# test_cfg = dict(type='DistillTestLoop', evaluate_teacher=True)
