@@ -1,0 +1,43 @@
+# The CIFAR-100 classifiers of the CRD / mdistiller / HSAKD line of work
+# (mmkd_ccd.models.backbones.cifar), keyed by the names those repositories
+# use. Parameter counts are tested in tests/models/backbones/test_cifar.py.
+def cifar_classifier(backbone, in_channels):
+    return dict(
+        type='mmpretrain.ImageClassifier',
+        # Named with its scope: distill configs build classifiers inside
+        # the mmrazor scope, where the bare name is unknown.
+        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor'),
+        backbone=backbone,
+        neck=dict(type='mmpretrain.GlobalAveragePooling'),
+        head=dict(
+            type='mmpretrain.LinearClsHead',
+            num_classes=100,
+            in_channels=in_channels,
+            loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0)))
+
+
+cifar100_archs = dict(
+    wrn_40_2=cifar_classifier(
+        dict(type='WideResNetCIFAR', depth=40, widen_factor=2), 128),
+    wrn_16_2=cifar_classifier(
+        dict(type='WideResNetCIFAR', depth=16, widen_factor=2), 128),
+    wrn_40_1=cifar_classifier(
+        dict(type='WideResNetCIFAR', depth=40, widen_factor=1), 64),
+    resnet110=cifar_classifier(dict(type='ResNetCIFARKD', depth=110), 64),
+    resnet56=cifar_classifier(dict(type='ResNetCIFARKD', depth=56), 64),
+    resnet32=cifar_classifier(dict(type='ResNetCIFARKD', depth=32), 64),
+    resnet20=cifar_classifier(dict(type='ResNetCIFARKD', depth=20), 64),
+    resnet32x4=cifar_classifier(
+        dict(type='ResNetCIFARKD', depth=32, num_filters=(32, 64, 128, 256)),
+        256),
+    resnet8x4=cifar_classifier(
+        dict(type='ResNetCIFARKD', depth=8, num_filters=(32, 64, 128, 256)),
+        256),
+    vgg13=cifar_classifier(dict(type='VGGCIFAR', depth=13), 512),
+    vgg8=cifar_classifier(dict(type='VGGCIFAR', depth=8), 512),
+    MobileNetV2=cifar_classifier(
+        dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5), 1280),
+    ShuffleV1=cifar_classifier(dict(type='ShuffleNetV1CIFAR'), 960),
+    ShuffleV2=cifar_classifier(dict(type='ShuffleNetV2CIFAR', net_size=1),
+                               1024),
+)
