@@ -2,7 +2,8 @@
 
 Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
+        [--auto-scale-lr] [--cfg-options KEY=VALUE ...]
+        [--launcher {none,pytorch,slurm,mpi}]
 
 ``mmkd_ccd`` is imported before the config is read, so its compatibility
 shims (e.g. ``mmcls::`` configs resolved to mmpretrain) apply to the config
@@ -11,22 +12,19 @@ and its bases.
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import mmkd_ccd  # noqa: E402  (shims + registration before config read)
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import mmkd_ccd  # noqa: E402,F401  (shims + registration before config read)
+from mmengine.config import Config  # noqa: E402
+from mmkd_ccd.cli import add_runner_args, build_runner, load_config  # noqa
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -41,32 +39,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='scale the lr by the real batch size over auto_scale_lr.'
         'base_batch_size')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. train_cfg.max_epochs=2')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher (pytorch = torchrun)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser)
+    return parser.parse_args(argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
@@ -87,17 +65,11 @@ def build_config(args: argparse.Namespace) -> Config:
             raise FileNotFoundError(f'--resume: no checkpoint {args.resume}')
         cfg.resume = True
         cfg.load_from = args.resume
-    mmkd_ccd.compat.trust_checkpoints_named_by(cfg)
     return cfg
 
 
 def main(argv=None) -> None:
-    cfg = build_config(parse_args(argv))
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    build_runner(build_config(parse_args(argv))).train()
 
 
 if __name__ == '__main__':

@@ -8,6 +8,6 @@ _base_ = [
     '../_base_/models/ccd_resnet34_resnet18.py',
 ]
 
-train_dataloader = dict(dataset=dict(pipeline=_base_.ccd_train_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=_base_.jda_train_pipeline))
 val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
 test_cfg = dict(type='DistillTestLoop', evaluate_teacher=True)

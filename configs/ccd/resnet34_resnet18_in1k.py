@@ -10,7 +10,7 @@ _base_ = [
 ]
 
 train_dataloader = dict(
-    batch_size=96, dataset=dict(pipeline=_base_.ccd_train_pipeline))
+    batch_size=96, dataset=dict(pipeline=_base_.jda_train_pipeline))
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),

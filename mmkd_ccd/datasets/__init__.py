@@ -1,3 +1,4 @@
-from .transforms import JDA, PairedViews
+from .few_shot import FewShotDataset
+from .transforms import DetJDA, JDA, PairedViews, SingleRotation
 
-__all__ = ['JDA', 'PairedViews']
+__all__ = ['DetJDA', 'FewShotDataset', 'JDA', 'PairedViews', 'SingleRotation']

@@ -1,0 +1,27 @@
+# Pieces that add JDA views to an ImageNet distillation config, e.g. one of
+# MMRazor's shipped configs inherited as a base. Variable names are prefixed
+# so that this file can sit beside any config in a `_base_` list.
+jda_view_pipeline = [
+    dict(type='RandomResizedCrop', scale=224),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+]
+jda_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='PairedViews',
+        view_pipeline=jda_view_pipeline,
+        augment=[dict(type='JDA', policy='imagenet', prob=0.2)]),
+    dict(
+        type='PackInputs',
+        meta_keys=('sample_idx', 'img_path', 'ori_shape', 'img_shape',
+                   'flip', 'flip_direction', 'jda_ops')),
+]
+# Replaces MMRazor's ImgDataPreprocessor (hence _delete_).
+jda_data_preprocessor = dict(
+    _delete_=True,
+    type='PairedDataPreprocessor',
+    num_classes=1000,
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)
+jda_teacher_ckpt = 'checkpoints/resnet34_torchvision_in1k_mmpretrain.pth'

@@ -1,0 +1,14 @@
+# MMRazor's shipped DIST config (ResNet-34 -> ResNet-18, its own
+# settings) with JDA views: the same loss on original and augmented views
+# through the pair-aware distiller (SPEC 1.4 e).
+_base_ = [
+    'mmrazor::distill/mmcls/dist/dist_logits_resnet34_resnet18_8xb32_in1k.py',
+    '../_base_/jda_imagenet.py',
+]
+custom_imports = dict(imports=['mmkd_ccd'], allow_failed_imports=False)
+train_dataloader = dict(dataset=dict(pipeline=_base_.jda_train_pipeline))
+model = dict(
+    teacher=dict(pretrained=False),
+    teacher_ckpt=_base_.jda_teacher_ckpt,
+    data_preprocessor=_base_.jda_data_preprocessor,
+    distiller=dict(type='PairedDistiller'))
