@@ -1,5 +1,4 @@
 import pytest
-import torch
 from mmpretrain.structures import DataSample
 
 from mmkd_ccd.structures import ViewPairing

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import glob
+import importlib.util
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
+from types import ModuleType
 from typing import Dict, List
 
 import pytest
@@ -41,3 +43,13 @@ def read_scalars(work_dir: str) -> List[dict]:
         with open(path) as f:
             records += [json.loads(line) for line in f if line.strip()]
     return records
+
+
+def load_tool(path: str) -> ModuleType:
+    """Import a script under tools/ (not a package) as a module."""
+    name = osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -16,9 +16,9 @@ jda_train_pipeline = [
         meta_keys=('sample_idx', 'img_path', 'ori_shape', 'img_shape',
                    'flip', 'flip_direction', 'jda_ops')),
 ]
-# Replaces MMRazor's ImgDataPreprocessor (hence _delete_).
+# To replace MMRazor's ImgDataPreprocessor in an inherited config, use
+# dict(_base_.jda_data_preprocessor, _delete_=True).
 jda_data_preprocessor = dict(
-    _delete_=True,
     type='PairedDataPreprocessor',
     num_classes=1000,
     mean=[123.675, 116.28, 103.53],

@@ -15,7 +15,7 @@ train_dataloader = dict(dataset=dict(pipeline=_base_.jda_train_pipeline))
 model = dict(
     teacher_ckpt=_base_.jda_teacher_ckpt,
     # 2. Paired batches instead of MMRazor's ImgDataPreprocessor.
-    data_preprocessor=_base_.jda_data_preprocessor,
+    data_preprocessor=dict(_base_.jda_data_preprocessor, _delete_=True),
     # 3. The pair-aware distiller and the CCD loss replace KLDivergence.
     distiller=dict(
         type='PairedDistiller',

@@ -10,5 +10,5 @@ train_dataloader = dict(dataset=dict(pipeline=_base_.jda_train_pipeline))
 model = dict(
     teacher=dict(pretrained=False),
     teacher_ckpt=_base_.jda_teacher_ckpt,
-    data_preprocessor=_base_.jda_data_preprocessor,
+    data_preprocessor=dict(_base_.jda_data_preprocessor, _delete_=True),
     distiller=dict(type='PairedDistiller'))

@@ -1,32 +1,21 @@
 """tools/analyze_ccd.py: the weight statistics on hand-made data, loading
 the teacher from either kind of checkpoint, and the tool end to end."""
-import importlib.util
 import json
 import math
 import os.path as osp
-import sys
-from types import ModuleType
 
 import pytest
 import torch
 from mmengine.config import Config
 
-from tests.utils import repo_path, run_tool
+from tests.utils import load_tool, repo_path, run_tool
 
 TOOL = repo_path('tools', 'analyze_ccd.py')
 CONFIG = repo_path('configs', 'ccd',
                    'ccd_logits_resnet34_resnet18_1xb8_tiny.py')
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location('analyze_ccd', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool(TOOL)
 
 # Five images; weights chosen so that every statistic is easy by hand.
 WEIGHTS = [0.0, 0.5, 1.0, 1.5, 2.0]

@@ -1,31 +1,21 @@
 """tools/convert/torchvision_resnet_to_mmpretrain.py: key mapping, strict load
 into mmpretrain, identical logits, error reporting and the CLI."""
 import argparse
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Dict
 
 import pytest
 import torch
 import torchvision
+from tests.utils import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'convert' / 'torchvision_resnet_to_mmpretrain.py'
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        'torchvision_resnet_to_mmpretrain', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool(TOOL)
 
 
 def _torchvision_resnet(name: str, seed: int = 0) -> torch.nn.Module:

@@ -1,11 +1,7 @@
 """tools/export_student.py: a tiny KD run's student exported, then loaded by
 mmpretrain (identical logits, tools/test.py) and by an mmdet backbone."""
-import importlib.util
 import json
 import os.path as osp
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Dict
 
 import numpy as np
@@ -13,22 +9,14 @@ import pytest
 import torch
 from torch import nn
 
-from tests.utils import read_scalars, repo_path, run_tool
+from tests.utils import load_tool, read_scalars, repo_path, run_tool
 
 TOOL = repo_path('tools', 'export_student.py')
 CONFIG = repo_path('configs', 'kd', 'kd_logits_resnet34_resnet18_1xb8_tiny.py')
 STUDENT_CONFIG = 'mmpretrain::resnet/resnet18_8xb32_in1k.py'
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location('export_student', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool(TOOL)
 
 
 @pytest.fixture(scope='module')

@@ -1,16 +1,14 @@
 """tools/visualize_jda.py: the pipeline cut at PairedViews, the PNG grid of
 view pairs, and the error for a config without PairedViews."""
-import importlib.util
 import subprocess
 import sys
-from types import ModuleType
 
 import numpy as np
 import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from tests.utils import repo_path, run_tool
+from tests.utils import load_tool, repo_path, run_tool
 
 TOOL = repo_path('tools', 'visualize_jda.py')
 CCD_CONFIG = repo_path('configs', 'ccd',
@@ -19,15 +17,7 @@ KD_CONFIG = repo_path('configs', 'kd',
                       'kd_logits_resnet34_resnet18_1xb8_tiny.py')
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location('visualize_jda', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool(TOOL)
 
 PAIRED = dict(type='PairedViews', view_pipeline=[dict(type='RandomFlip')],
               augment=[dict(type='JDA')])

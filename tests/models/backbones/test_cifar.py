@@ -5,12 +5,9 @@ key layout, strict lossless conversion and error reporting."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import re
-import sys
 from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
 from typing import Dict, Tuple
 
 import pytest
@@ -21,21 +18,13 @@ from mmpretrain.registry import MODELS
 
 from mmkd_ccd.models.backbones import (CIFAR_ARCHS, VGGCIFAR,
                                        WideResNetCIFAR, cifar_classifier_cfg)
+from tests.utils import load_tool
 
 ROOT = Path(__file__).resolve().parents[3]
 TOOL = ROOT / 'tools' / 'convert' / 'cifar_teacher_to_mmpretrain.py'
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        'cifar_teacher_to_mmpretrain', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool(str(TOOL))
 
 NUM_CLASSES = 100
 
