@@ -1,31 +1,21 @@
 """tools/sweep.py: reading final metrics from hand-written logs, sweep file
 checks, command lines, and the tiny two-run sweep end to end."""
-import importlib.util
 import json
 import os
 import os.path as osp
 import sys
-from types import ModuleType
 from typing import List
 
 import pytest
 
-from tests.utils import repo_path, run_tool
+from tests.utils import load_tool, repo_path, run_tool
 
 TOOL = repo_path('tools', 'sweep.py')
 TINY_SWEEP = repo_path('configs', 'ccd', 'sweeps', 'proportion_tiny.py')
 TINY_CONFIG = 'configs/ccd/ccd_logits_resnet34_resnet18_1xb8_tiny.py'
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location('sweep', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool(TOOL)
 
 
 def _write_scalars(work_dir, timestamp: str, records: List[dict]) -> None:
