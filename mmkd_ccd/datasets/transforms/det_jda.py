@@ -31,7 +31,7 @@ resamples differently, see ``jda.py``). Their box side,
 ``HorizontalBoxes.project_`` + ``clip_`` + ``is_inside`` (as in mmdet's
 ``RandomAffine``), is what :class:`DetJDA` uses, with the matrices above.
 """
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -213,7 +213,7 @@ class DetJDA(JDA):
 
     @staticmethod
     def _move_boxes(results: dict, matrix: np.ndarray,
-                    img_shape: tuple) -> None:
+                    img_shape: Tuple[int, int]) -> None:
         """Map the boxes with ``matrix``, clip them to ``img_shape`` (H, W)
         and drop those with no area left inside the image."""
         previous = results.get('homography_matrix')
