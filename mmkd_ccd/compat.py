@@ -9,7 +9,8 @@ edits installed files; each is idempotent.
 2. :func:`allow_mmengine_checkpoint_types` -- mmengine 0.10.7 on torch >= 2.6
    (with :func:`trust_checkpoint` for the checkpoints a user names).
 3. :func:`allow_cpu_distributed` -- mmengine 0.10.7 torchrun without a GPU.
-4. :func:`resolve_mmcls_as_mmpretrain` -- MMRazor 1.0.0 (mmcls 1.x era) on
+4. :func:`load_teacher_checkpoints_strictly` -- MMRazor 1.0.0 teacher_ckpt.
+5. :func:`resolve_mmcls_as_mmpretrain` -- MMRazor 1.0.0 (mmcls 1.x era) on
    mmpretrain 1.x.
 """
 from __future__ import annotations
@@ -28,10 +29,10 @@ from mmengine.utils import digit_version
 
 __all__ = [
     'apply_all', 'allow_cpu_distributed', 'allow_mmengine_checkpoint_types',
-    'trust_checkpoint',
-    'trust_checkpoints_named_by',
-    'fix_mmrazor_quantization_import', 'resolve_mmcls_as_mmpretrain',
-    'rewrite_mmcls_references', 'QuantizationUnavailableError'
+    'fix_mmrazor_quantization_import', 'load_teacher_checkpoints_strictly',
+    'resolve_mmcls_as_mmpretrain', 'rewrite_mmcls_references',
+    'trust_checkpoint', 'trust_checkpoints_named_by',
+    'QuantizationUnavailableError'
 ]
 
 _APPLIED: set = set()
@@ -288,7 +289,44 @@ def allow_cpu_distributed() -> None:
 
 
 # ---------------------------------------------------------------------------
-# 4. mmcls (MMRazor 1.0.0's classification toolbox) -> mmpretrain
+# 4. MMRazor 1.0.0 loads teacher checkpoints non-strictly
+# ---------------------------------------------------------------------------
+_TEACHER_LOADERS = (
+    'mmrazor.models.algorithms.distill.configurable.single_teacher_distill',
+    'mmrazor.models.algorithms.distill.configurable.datafree_distillation',
+)
+
+
+@_once
+def load_teacher_checkpoints_strictly() -> None:
+    """Refuse a ``teacher_ckpt`` whose keys do not match the teacher.
+
+    Target: mmrazor 1.0.0 ``SingleTeacherDistill`` / ``DataFreeDistillation``,
+    which call mmengine's ``load_checkpoint(teacher, teacher_ckpt)`` with
+    ``strict=False``. Symptom: a checkpoint of another architecture, or one
+    with a ``module.``/``state_dict`` layout the loader does not unwrap, only
+    logs a warning and distillation goes on from a random teacher.
+
+    Fix: those modules' ``load_checkpoint`` loads strictly and raises
+    ``ValueError`` naming the file and the missing/unexpected keys.
+    """
+    from mmengine.runner import load_checkpoint
+
+    def load_teacher(model, filename, *args, **kwargs):
+        kwargs['strict'] = True
+        try:
+            return load_checkpoint(model, filename, *args, **kwargs)
+        except RuntimeError as exc:
+            raise ValueError(
+                f'teacher_ckpt {filename} does not match the teacher '
+                f'({type(model).__name__}): {exc}') from exc
+
+    for name in _TEACHER_LOADERS:
+        importlib.import_module(name).load_checkpoint = load_teacher
+
+
+# ---------------------------------------------------------------------------
+# 5. mmcls (MMRazor 1.0.0's classification toolbox) -> mmpretrain
 # ---------------------------------------------------------------------------
 # Classes renamed when mmcls 1.x became mmpretrain 1.x.
 MMCLS_RENAMES = {
@@ -374,4 +412,5 @@ def apply_all() -> None:
     fix_mmrazor_quantization_import()
     allow_mmengine_checkpoint_types()
     allow_cpu_distributed()
+    load_teacher_checkpoints_strictly()
     resolve_mmcls_as_mmpretrain()

@@ -138,7 +138,28 @@ def test_cpu_distributed_fixed():
     assert 'wrapped MMDistributedDataParallel' in proc.stdout
 
 
-# 4. mmcls -> mmpretrain -----------------------------------------------------
+# 4. strict teacher checkpoints ----------------------------------------------
+def test_teacher_checkpoint_must_match(tmp_path):
+    from mmengine.runner import load_checkpoint
+
+    from tests.models.distillers.test_paired_distiller import (algorithm,
+                                                               classifier)
+    wrong = str(tmp_path / 'wrong_teacher.pth')
+    torch.save({'state_dict': {'fc.weight': torch.zeros(5, 8)}}, wrong)
+    # Upstream behaviour: mmengine's non-strict load only warns.
+    load_checkpoint(torch.nn.Linear(8, 5), wrong)
+    with pytest.raises(ValueError, match='wrong_teacher.pth does not match'):
+        algorithm(dict(loss_ccd=dict(type='CCDLoss')), teacher_ckpt=wrong)
+
+    from mmengine.registry import MODELS
+    teacher = MODELS.build(classifier(16))
+    right = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict()}, right)
+    model = algorithm(dict(loss_ccd=dict(type='CCDLoss')), teacher_ckpt=right)
+    assert torch.equal(model.teacher.head.fc.weight, teacher.head.fc.weight)
+
+
+# 5. mmcls -> mmpretrain -----------------------------------------------------
 MMRAZOR_KD = 'mmrazor::distill/mmcls/kd/kd_logits_resnet34_resnet18_8xb32_in1k.py'
 
 

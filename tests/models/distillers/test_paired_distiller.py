@@ -20,7 +20,8 @@ def classifier(channels: int) -> dict:
                   loss=dict(type='mmpretrain.CrossEntropyLoss')))
 
 
-def algorithm(distill_losses: dict) -> torch.nn.Module:
+def algorithm(distill_losses: dict,
+              teacher_ckpt: str = None) -> torch.nn.Module:
     fc = dict(type='ModuleOutputs', source='head.fc')
     cfg = dict(
         _scope_='mmrazor',
@@ -29,6 +30,7 @@ def algorithm(distill_losses: dict) -> torch.nn.Module:
                                mean=[128.] * 3, std=[64.] * 3),
         architecture=classifier(8),
         teacher=classifier(16),
+        teacher_ckpt=teacher_ckpt,
         distiller=dict(
             type='PairedDistiller',
             student_recorders=dict(fc=fc),
