@@ -31,9 +31,9 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA_ROOT = osp.join('data', 'digits')
 STUDENT_RUNS: List[Tuple[str, str]] = [
     ('student alone', 'student_digits.py'),
-    ('KD', 'kd_digits.py'),
-    ('KD+JDA', 'kd-jda_digits.py'),
-    ('CCD+JDA', 'ccd-jda_digits.py'),
+    ('student + KD', 'kd_digits.py'),
+    ('student + KD+JDA', 'kd-jda_digits.py'),
+    ('student + CCD+JDA', 'ccd-jda_digits.py'),
 ]
 
 
@@ -97,7 +97,7 @@ def main(argv=None) -> None:
         metrics, runner = train(config, osp.join(args.work_dir,
                                                  config[:-3]), args.epochs,
                                 ckpt)
-        rows.append((f'student, {name}', metrics['accuracy/top1'],
+        rows.append((name, metrics['accuracy/top1'],
                      mean_ccd_weight(runner)))
         print(f'[demo] {name}: {metrics["accuracy/top1"]:.2f}% '
               f'({time.time() - start:.0f} s)', flush=True)

@@ -52,26 +52,10 @@ class PairedDataPreprocessor(ClsDataPreprocessor):
         self.augmented_fraction = float(augmented_fraction)
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        inputs = data['inputs']
-        if not _is_paired(inputs):
+        if not is_paired_batch(data['inputs']):
             return super().forward(data, training)
-        originals, augmented = inputs
-        samples = data.get('data_samples')
-        if samples is None or len(samples) != len(originals):
-            raise ValueError('a paired batch needs one data sample per image '
-                             f'({len(originals)} images)')
-        chosen = self.choose_augmented(len(originals))
-        for index, sample in enumerate(samples):
-            sample.set_metainfo(dict(view=ORIGINAL, pair_index=index))
-        augmented_samples = []
-        for index in chosen:
-            sample = samples[index].clone()
-            sample.set_metainfo(dict(view=AUGMENTED, pair_index=index))
-            augmented_samples.append(sample)
-        return super().forward(
-            dict(
-                inputs=list(originals) + [augmented[i] for i in chosen],
-                data_samples=list(samples) + augmented_samples), training)
+        chosen = self.choose_augmented(len(data['inputs'][0]))
+        return super().forward(flatten_paired_batch(data, chosen), training)
 
     def choose_augmented(self, num_images: int) -> List[int]:
         """Indices (ascending) of the images whose augmented view is kept."""
@@ -81,7 +65,35 @@ class PairedDataPreprocessor(ClsDataPreprocessor):
         return sorted(torch.randperm(num_images)[:count].tolist())
 
 
-def _is_paired(inputs: Optional[Sequence]) -> bool:
+def flatten_paired_batch(data: dict,
+                         chosen: Optional[Sequence[int]] = None) -> dict:
+    """``[[originals], [augmented]]`` inputs -> one list of views.
+
+    The B original views come first (row i is image i), then the augmented
+    views of the ``chosen`` images (all by default). Data samples are copied
+    for the augmented rows, and every sample gets the metainfo ``view`` and
+    ``pair_index``.
+    """
+    originals, augmented = data['inputs']
+    samples = data.get('data_samples')
+    if samples is None or len(samples) != len(originals):
+        raise ValueError('a paired batch needs one data sample per image '
+                         f'({len(originals)} images)')
+    if chosen is None:
+        chosen = range(len(originals))
+    for index, sample in enumerate(samples):
+        sample.set_metainfo(dict(view=ORIGINAL, pair_index=index))
+    augmented_samples = []
+    for index in chosen:
+        sample = samples[index].clone()
+        sample.set_metainfo(dict(view=AUGMENTED, pair_index=index))
+        augmented_samples.append(sample)
+    return dict(
+        inputs=list(originals) + [augmented[i] for i in chosen],
+        data_samples=list(samples) + augmented_samples)
+
+
+def is_paired_batch(inputs: Optional[Sequence]) -> bool:
     """A pseudo-collated paired batch is ``[[originals], [augmented]]``."""
     if isinstance(inputs, torch.Tensor) or not isinstance(inputs, Sequence):
         return False

@@ -1,4 +1,8 @@
 from .ccd_loss import CCDLoss, ccd_loss, ccd_weights, kl_per_sample
+from .dense_ccd_loss import DenseCCDLoss, dense_ccd_loss
 from .paired_loss import PairedLoss
 
-__all__ = ['CCDLoss', 'PairedLoss', 'ccd_loss', 'ccd_weights', 'kl_per_sample']
+__all__ = [
+    'CCDLoss', 'DenseCCDLoss', 'PairedLoss', 'ccd_loss', 'ccd_weights',
+    'dense_ccd_loss', 'kl_per_sample'
+]
