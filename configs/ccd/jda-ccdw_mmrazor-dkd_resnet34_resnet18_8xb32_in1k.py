@@ -1,18 +1,9 @@
 # DKD + JDA with CCD's cosine confidence weighting each augmented
 # view's loss (PairedLoss; SPEC 1.4 e). DIST has no such variant: its
 # intra-class term is computed across the batch, not per sample.
-_base_ = [
-    'mmrazor::distill/mmcls/dkd/dkd_resnet34_resnet18_8xb32_in1k.py',
-    '../_base_/jda_imagenet.py',
-]
-custom_imports = dict(imports=['mmkd_ccd'], allow_failed_imports=False)
-train_dataloader = dict(dataset=dict(pipeline=_base_.jda_train_pipeline))
+_base_ = './jda_mmrazor-dkd_resnet34_resnet18_8xb32_in1k.py'
 model = dict(
-    teacher=dict(pretrained=False),
-    teacher_ckpt=_base_.jda_teacher_ckpt,
-    data_preprocessor=dict(_base_.jda_data_preprocessor, _delete_=True),
     distiller=dict(
-        type='PairedDistiller',
         distill_losses=dict(
             _delete_=True,
             loss_dkd=dict(
