@@ -9,7 +9,7 @@ import torch
 from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import MODELS, DefaultScope, init_default_scope
+from mmengine.registry import MODELS, DefaultScope
 
 from tests.utils import REPO
 
@@ -52,7 +52,6 @@ def sample_for(cfg: Config, tmp_path) -> dict:
 def test_config_builds_and_steps(path, tmp_path):
     cfg = Config.fromfile(path)
     scope = cfg.get('default_scope', 'mmpretrain')
-    init_default_scope(scope)
     if 'teacher' in cfg.model:
         cfg.model.teacher_ckpt = None
         if 'cfg_path' in cfg.model.teacher:

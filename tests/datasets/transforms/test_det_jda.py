@@ -165,11 +165,14 @@ def test_rotate_matches_mmdet_rotate_box_with_negated_angle():
 def test_mmdet_geometric_transforms_turn_the_other_way(
         mmdet_cfg, name, magnitude, sign):
     from mmdet.registry import TRANSFORMS
+    from mmengine.registry import DefaultScope
 
     # reversal_prob=1.0 keeps mmdet's magnitude positive (it negates when a
-    # draw exceeds reversal_prob).
-    mmdet_op = TRANSFORMS.build(
-        dict(mmdet_cfg, prob=1.0, level=10, reversal_prob=1.0))
+    # draw exceeds reversal_prob). The scope is explicit: other tests leave
+    # mmpretrain as the process-wide default scope.
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        mmdet_op = TRANSFORMS.build(
+            dict(mmdet_cfg, prob=1.0, level=10, reversal_prob=1.0))
     expected = mmdet_op(_sample([OBJECT]))['gt_bboxes'].tensor
     ours = _single_op(name, magnitude, sign)(_sample([OBJECT]))
     torch.testing.assert_close(
