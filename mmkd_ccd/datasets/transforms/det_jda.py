@@ -31,14 +31,14 @@ resamples differently, see ``jda.py``). Their box side,
 ``HorizontalBoxes.project_`` + ``clip_`` + ``is_inside`` (as in mmdet's
 ``RandomAffine``), is what :class:`DetJDA` uses, with the matrices above.
 """
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 from mmdet.structures.bbox import autocast_box_type
 
 from mmkd_ccd.registry import TRANSFORMS
-from .jda import JDA, OPS, _describe
+from .jda import JDA
 
 #: ``matrix(magnitude, sign, height, width)`` -> (3, 3) float32 forward map.
 MatrixFunc = Callable[[float, int, int, int], np.ndarray]
@@ -171,13 +171,6 @@ class DetJDA(JDA):
             dict: ``results`` with the augmented ``img`` (same channel order
             and size), the moved and filtered boxes, and ``jda_ops``.
         """
-        img = results['img']
-        if (not isinstance(img, np.ndarray) or img.dtype != np.uint8
-                or img.ndim != 3 or img.shape[2] != 3):
-            raise ValueError(
-                "DetJDA needs results['img'] as an (H, W, 3) uint8 array, "
-                f'got {getattr(img, "dtype", type(img))} of shape '
-                f'{getattr(img, "shape", None)}')
         if self.has_geometric_ops:
             # Checked on every call, not only when a geometric op fires, so
             # that the error does not depend on the random draws.
@@ -187,29 +180,17 @@ class DetJDA(JDA):
                     f'DetJDA moves only boxes, but results has {present}; '
                     'use photometric_only=True or a policy without '
                     f'{sorted(GEOMETRIC_OPS)}')
-        height, width = img.shape[:2]
-        to_rgb = self.channel_order == 'bgr'
-        rgb = img[..., ::-1] if to_rgb else img
-        fired: List[str] = []
-        # The draws are JDA's, in the same order, so that DetJDA and JDA agree
-        # on which ops fire for one seed.
-        for name, magnitude in self.ops:
-            if np.random.rand() >= self.prob:
-                continue
-            sign = 1
-            if OPS[name].signed and np.random.rand() < 0.5:
-                sign = -1
-            rgb = OPS[name].func(rgb, magnitude, sign)
-            if name in GEOMETRIC_OPS:
-                self._move_boxes(
-                    results,
-                    GEOMETRIC_OPS[name](magnitude, sign, height, width),
-                    (height, width))
-            fired.append(_describe(name, magnitude, sign))
-        results['img'] = np.ascontiguousarray(
-            rgb[..., ::-1] if to_rgb else rgb)
-        results['jda_ops'] = fired
-        return results
+        # JDA's chain, with the same draws in the same order, so that DetJDA
+        # and JDA agree on which ops fire for one seed.
+        return super().transform(results)
+
+    def _after_op(self, results: dict, name: str, magnitude: Optional[float],
+                  sign: int, image_shape: Tuple[int, int]) -> None:
+        if name in GEOMETRIC_OPS:
+            height, width = image_shape
+            self._move_boxes(
+                results, GEOMETRIC_OPS[name](magnitude, sign, height, width),
+                (height, width))
 
     @staticmethod
     def _move_boxes(results: dict, matrix: np.ndarray,

@@ -355,9 +355,9 @@ class JDA(BaseTransform):
         if (not isinstance(img, np.ndarray) or img.dtype != np.uint8
                 or img.ndim != 3 or img.shape[2] != 3):
             raise ValueError(
-                "JDA needs results['img'] as an (H, W, 3) uint8 array, got "
-                f'{getattr(img, "dtype", type(img))} of shape '
-                f'{getattr(img, "shape", None)}')
+                f"{type(self).__name__} needs results['img'] as an (H, W, 3) "
+                f'uint8 array, got {getattr(img, "dtype", type(img))} of '
+                f'shape {getattr(img, "shape", None)}')
         to_rgb = self.channel_order == 'bgr'
         rgb = img[..., ::-1] if to_rgb else img
         fired: List[str] = []
@@ -368,11 +368,17 @@ class JDA(BaseTransform):
             if OPS[name].signed and np.random.rand() < 0.5:
                 sign = -1
             rgb = OPS[name].func(rgb, magnitude, sign)
+            self._after_op(results, name, magnitude, sign, img.shape[:2])
             fired.append(_describe(name, magnitude, sign))
         results['img'] = np.ascontiguousarray(
             rgb[..., ::-1] if to_rgb else rgb)
         results['jda_ops'] = fired
         return results
+
+    def _after_op(self, results: dict, name: str, magnitude: Optional[float],
+                  sign: int, image_shape: Tuple[int, int]) -> None:
+        """Called after each op that fired, with the image shape before the
+        chain; subclasses update annotations here (see ``DetJDA``)."""
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(policy={self.policy_name!r}, '
