@@ -9,6 +9,7 @@ _base_ = [
     'mmpretrain::_base_/datasets/cifar100_bs16.py',
     'mmpretrain::_base_/default_runtime.py',
     './models/cifar100_archs.py',
+    './models/ccd_distiller.py',
 ]
 custom_imports = dict(imports=['mmkd_ccd'], allow_failed_imports=False)
 
@@ -46,18 +47,7 @@ model = dict(
         std=[68.170, 65.392, 70.418],
         to_rgb=False),
     teacher_ckpt=None,
-    distiller=dict(
-        type='PairedDistiller',
-        student_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(
-            loss_ccd=dict(
-                type='CCDLoss', tau=4.0, loss_weight=1.0,
-                confidence='cosine')),
-        loss_forward_mappings=dict(
-            loss_ccd=dict(
-                preds_S=dict(from_student=True, recorder='fc'),
-                preds_T=dict(from_student=False, recorder='fc')))))
+    distiller=_base_.ccd_distiller)
 find_unused_parameters = True
 
 optim_wrapper = dict(

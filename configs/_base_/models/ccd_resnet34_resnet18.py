@@ -1,7 +1,7 @@
 # CCD+JDA, ResNet-34 -> ResNet-18 on ImageNet: the model shared by
 # configs/ccd/*resnet34_resnet18*.py. Leaf configs also set
 # `train_dataloader = dict(dataset=dict(pipeline=_base_.jda_train_pipeline))`.
-_base_ = ['../jda_imagenet.py']
+_base_ = ['../jda_imagenet.py', './ccd_distiller.py']
 custom_imports = dict(imports=['mmkd_ccd'], allow_failed_imports=False)
 
 model = dict(
@@ -15,19 +15,7 @@ model = dict(
     # torchvision's ResNet-34 (73.31% top-1) converted to mmpretrain format
     # with tools/convert/torchvision_resnet_to_mmpretrain.py
     teacher_ckpt=_base_.jda_teacher_ckpt,
-    distiller=dict(
-        type='PairedDistiller',
-        student_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(
-            # confidence='none' turns CCD+JDA into the KD+JDA baseline.
-            loss_ccd=dict(
-                type='CCDLoss', tau=4.0, loss_weight=1.0,
-                confidence='cosine')),
-        loss_forward_mappings=dict(
-            loss_ccd=dict(
-                preds_S=dict(from_student=True, recorder='fc'),
-                preds_T=dict(from_student=False, recorder='fc')))))
+    distiller=_base_.ccd_distiller)
 
 find_unused_parameters = True
 # Leaf configs set, as schedule bases define the keys too:
