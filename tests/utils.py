@@ -17,11 +17,11 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def run_tool(args: List[str], cwd: str, timeout: int = 600,
-             env: Dict[str, str] = None) -> str:
-    """Run ``python <args>`` with the repo's tools; return its output, or
-    fail the test showing it."""
+             env: Dict[str, str] = None, program: str = sys.executable) -> str:
+    """Run ``python <args>`` (or ``program <args>``) with the repo's tools;
+    return its output, or fail the test showing it."""
     full_env = dict(os.environ, PYTHONUNBUFFERED='1', **(env or {}))
-    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=full_env,
+    proc = subprocess.run([program, *args], cwd=cwd, env=full_env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=timeout)
     if proc.returncode != 0:

@@ -2,6 +2,7 @@
 import json
 import math
 import os.path as osp
+import sys
 
 import torch
 
@@ -48,11 +49,12 @@ def test_train_checkpoint_resume_test(tiny_workspace, tmp_path):
 def test_torchrun_two_processes(tiny_workspace, tmp_path):
     work_dir = str(tmp_path / 'ddp')
     run_tool([
-        '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        '--master_port=29531', repo_path('tools', 'train.py'), CONFIG,
-        '--launcher', 'pytorch', '--work-dir', work_dir, '--cfg-options',
-        'train_cfg.max_epochs=1', 'env_cfg.dist_cfg.backend=gloo'
-    ], tiny_workspace, env={'OMP_NUM_THREADS': '1'})
+        repo_path('tools', 'dist_train.sh'), CONFIG, '2', '--work-dir',
+        work_dir, '--cfg-options', 'train_cfg.max_epochs=1',
+        'env_cfg.dist_cfg.backend=gloo'
+    ], tiny_workspace, program='bash',
+             env=dict(OMP_NUM_THREADS='1', MASTER_PORT='29531',
+                      PYTHON=sys.executable))
     meta = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu',
                       weights_only=False)['meta']
     # Two processes share the 32 images: 16 each, batch 8 -> 2 iterations.
