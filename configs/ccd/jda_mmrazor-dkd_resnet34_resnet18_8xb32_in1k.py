@@ -5,10 +5,5 @@ _base_ = [
     'mmrazor::distill/mmcls/dkd/dkd_resnet34_resnet18_8xb32_in1k.py',
     '../_base_/jda_imagenet.py',
 ]
-custom_imports = dict(imports=['mmkd_ccd'], allow_failed_imports=False)
 train_dataloader = dict(dataset=dict(pipeline=_base_.jda_train_pipeline))
-model = dict(
-    teacher=dict(pretrained=False),
-    teacher_ckpt=_base_.jda_teacher_ckpt,
-    data_preprocessor=dict(_base_.jda_data_preprocessor, _delete_=True),
-    distiller=dict(type='PairedDistiller'))
+model = _base_.jda_distill_overrides
