@@ -38,6 +38,12 @@ class PairedDistiller(ConfigurableDistiller):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._pairing: Optional[ViewPairing] = None
+        # Which losses take the pairing, decided once rather than per step.
+        self._pair_aware = {
+            name
+            for name, loss in self.distill_losses.items()
+            if 'pairing' in signature(loss.forward).parameters
+        }
 
     def prepare_from_student(self, model: nn.Module) -> None:
         super().prepare_from_student(model)
@@ -74,7 +80,7 @@ class PairedDistiller(ConfigurableDistiller):
                 for key, record in mappings.items()
             }
             loss_module = self.distill_losses[name]
-            if 'pairing' in signature(loss_module.forward).parameters:
+            if name in self._pair_aware:
                 kwargs['pairing'] = self.pairing
             losses[name] = loss_module(**kwargs)
             last = getattr(loss_module, 'last_weights', None)
