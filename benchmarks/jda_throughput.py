@@ -1,8 +1,7 @@
 """Images per second of the JDA data path against the reference code's.
 
 Usage:
-    python benchmarks/jda_throughput.py [--images 300] [--repeats 3]
-        [--size 224]
+    python benchmarks/jda_throughput.py [--images 1000] [--size 224]
 
 Times, in one process on one thread (OpenCV and torch fixed to 1), the
 train pipeline per image file of real photos (scikit-learn's ``china.jpg``
@@ -21,21 +20,22 @@ and ``flower.jpg``, 427x640, written as JPEG files):
   view ends as a uint8 CHW tensor (PILToTensor), as PackInputs gives, so
   both sides leave normalisation to the batch.
 
-Every row is printed as images/s and as ratios to the reference style and to
-the plain view. Each repeat times every row once, in turn, on the same
-images and seeds; a row's figure is its best repeat. More rows (another
-data path) are one more entry of ``PIPELINES``.
+Every row is printed as images/s -- by the process's CPU time, i.e. per
+core, which stays meaningful when other jobs share the cores, and by wall
+time -- and as ratios to the reference style and to the plain view. The
+rows take turns image by image (each with its own random streams), so that
+a change in the machine's load hits them alike. More rows (another data
+path) are one more entry of ``PIPELINES``.
 """
 from __future__ import annotations
 
 import argparse
-import itertools
 import os.path as osp
 import random
 import sys
 import tempfile
 import time
-from typing import Callable, Iterator, List, NamedTuple, Optional
+from typing import Callable, Dict, List, NamedTuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -193,58 +193,92 @@ def photo_files(folder: str) -> List[str]:
     return paths
 
 
-def seconds_per_image(fn: Callable[[str], object], paths: Iterator[str],
-                      calls: int, images_per_call: int) -> float:
-    # The same seeds for every row and repeat: the same crops and the same
-    # ops fire in every repeat of a row.
-    random.seed(0)
-    np.random.seed(0)
-    torch.manual_seed(0)
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn(next(paths))
-    return (time.perf_counter() - start) / (calls * images_per_call)
+class Timing(NamedTuple):
+    """Seconds per image: process CPU time (what a dataloader worker costs
+    on its core, even when other jobs share the cores) and wall time."""
+    cpu: float
+    wall: float
 
 
-def print_table(results: dict, baseline: str, plain: Optional[str]) -> None:
-    """``results``: row name -> images/s; ratios to ``baseline`` and
-    ``plain`` (speed ratios: above 1 is faster)."""
+class _Randomness:
+    """The random, numpy and torch generator states of one row, so that the
+    rows can take turns without drawing from each other's streams."""
+
+    def __init__(self, seed: int) -> None:
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        self.save()
+
+    def save(self) -> None:
+        self.states = (random.getstate(), np.random.get_state(),
+                       torch.get_rng_state())
+
+    def restore(self) -> None:
+        random.setstate(self.states[0])
+        np.random.set_state(self.states[1])
+        torch.set_rng_state(self.states[2])
+
+
+def time_rows(rows: Dict[str, Pipeline], calls: Dict[str, Callable],
+              paths: List[str], images: int) -> Dict[str, Timing]:
+    """Time every row on ``images`` images, the rows taking turns call by
+    call so that a change in the machine's load hits them alike."""
+    randomness = {name: _Randomness(0) for name in rows}
+    cpu = dict.fromkeys(rows, 0.0)
+    wall = dict.fromkeys(rows, 0.0)
+    turns = {name: -(-images // row.images_per_call)
+             for name, row in rows.items()}
+    for turn in range(max(turns.values())):
+        path = paths[turn % len(paths)]
+        for name in rows:
+            if turn >= turns[name]:
+                continue
+            randomness[name].restore()
+            start_cpu, start_wall = time.process_time(), time.perf_counter()
+            calls[name](path)
+            cpu[name] += time.process_time() - start_cpu
+            wall[name] += time.perf_counter() - start_wall
+            randomness[name].save()
+    return {
+        name: Timing(cpu[name] / (turns[name] * row.images_per_call),
+                     wall[name] / (turns[name] * row.images_per_call))
+        for name, row in rows.items()
+    }
+
+
+def print_table(timings: Dict[str, Timing], baseline: str,
+                plain: str) -> None:
+    """One line per row: images/s by CPU and by wall time, and the CPU
+    figure as a speed ratio (above 1: faster) to ``baseline`` and
+    ``plain``."""
     print(f'{"pipeline":28s} {"images/s":>9s} {"x reference":>12s} '
-          f'{"x plain view":>13s}')
-    for name, rate in results.items():
-        vs_plain = f'{rate / results[plain]:13.2f}' if plain else ''
-        print(f'{name:28s} {rate:9.1f} {rate / results[baseline]:12.2f} '
-              f'{vs_plain}')
+          f'{"x plain view":>13s} {"wall images/s":>14s}')
+    rates = {name: 1 / t.cpu for name, t in timings.items()}
+    for name, rate in rates.items():
+        print(f'{name:28s} {rate:9.1f} {rate / rates[baseline]:12.2f} '
+              f'{rate / rates[plain]:13.2f} {1 / timings[name].wall:14.1f}')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--images', type=int, default=300,
-                        help='images per timed run of a row')
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='timed runs per row; the best one counts')
+    parser.add_argument('--images', type=int, default=1000,
+                        help='images per row (the chain fires at random, '
+                        'so its mean cost needs many)')
     parser.add_argument('--size', type=int, default=224,
                         help='RandomResizedCrop size of each view')
     args = parser.parse_args()
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
+    rows = {row.name: row for row in PIPELINES}
     with tempfile.TemporaryDirectory() as folder:
         paths = photo_files(folder)
-        calls = {p.name: p.make(args.size) for p in PIPELINES}
-        for pipeline in PIPELINES:  # warm-up: imports, caches, allocator
-            seconds_per_image(calls[pipeline.name], itertools.cycle(paths),
-                              4, pipeline.images_per_call)
-        best = {p.name: float('inf') for p in PIPELINES}
-        for _ in range(args.repeats):
-            for pipeline in PIPELINES:
-                seconds = seconds_per_image(
-                    calls[pipeline.name], itertools.cycle(paths),
-                    max(1, args.images // pipeline.images_per_call),
-                    pipeline.images_per_call)
-                best[pipeline.name] = min(best[pipeline.name], seconds)
+        calls = {row.name: row.make(args.size) for row in PIPELINES}
+        time_rows(rows, calls, paths, 8)  # warm-up: imports, caches
+        timings = time_rows(rows, calls, paths, args.images)
     print(f'{args.images} images of 427x640 (china.jpg, flower.jpg) per '
-          f'run, best of {args.repeats}, crop {args.size}, 1 thread')
-    print_table({name: 1 / s for name, s in best.items()}, REFERENCE, PLAIN)
+          f'row, crop {args.size}, 1 thread')
+    print_table(timings, REFERENCE, PLAIN)
 
 
 if __name__ == '__main__':

@@ -151,7 +151,12 @@ class JDA(BaseTransform):
     - geometric ops fill uncovered pixels with grey (128, 128, 128); shear
       resamples bicubic, rotate and translate nearest;
     - ops without a magnitude ('autocontrast', 'equalize', 'invert') reject
-      one rather than ignore it.
+      one rather than ignore it;
+    - every op gives exactly the pixels of the reference's PIL op, and the
+      built-in policies hold the reference's exact magnitudes.
+
+    The chain converts the image once, and merges each run of point ops that
+    fire next to each other into one lookup table (see :mod:`.jda_ops`).
 
     Randomness comes from numpy's global RNG (like mmcv's own random
     transforms), which mmengine's ``randomness=dict(seed=...)`` seeds and its
@@ -161,7 +166,8 @@ class JDA(BaseTransform):
 
     Required keys: ``img`` ((H, W, 3) uint8). Modified keys: ``img``.
     Added keys: ``jda_ops``, the fired ops in chain order as strings such as
-    ``'rotate(10)'`` or ``'shear_x(-0.167)'`` (magnitude with the drawn sign).
+    ``'rotate(10)'`` or ``'shear_x(-0.166667)'`` (magnitude with the drawn
+    sign, 6 significant digits).
 
     Args:
         policy (str | Sequence[dict]): A built-in policy name ('imagenet',
