@@ -4,8 +4,8 @@ The paper's reference code (Li, Shao et al., ACCV 2022) applies its ops with
 PIL: ``ImageOps`` for the point ops, ``ImageEnhance`` for the enhance ops,
 ``Image.rotate``/``Image.transform`` for the geometric ones. Every op here
 gives exactly PIL's pixels (tests/datasets/transforms/test_jda.py compares
-them for every magnitude bin and sign on real photos), but a chain of them
-costs far less:
+them for every magnitude bin and sign on real photos); a chain of them costs
+less than the reference's:
 
 - a chain works on an :class:`RGBImage`, which keeps the pixels in whichever
   form the last op produced (a PIL image or a numpy array) and converts only
@@ -22,11 +22,12 @@ costs far less:
 - the other ops are PIL itself, where nothing exact was faster (a numpy
   replica of PIL's bicubic shear, exact, measured no faster than PIL).
 
-Each op is ``func(image, magnitude, sign) -> image`` on :class:`RGBImage`;
-:func:`apply_op` applies one to an array.
+Each op is ``image_func(image, magnitude, sign) -> image`` on
+:class:`RGBImage`; :func:`apply_op` (or the op's ``func``) applies one to an
+array, :func:`run_chain` several.
 """
 import numbers
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
@@ -74,8 +75,12 @@ class RGBImage:
         self._histogram: Optional[np.ndarray] = None
 
     def _lut(self) -> np.ndarray:
-        """The pending table in OpenCV's form, (256, 1, 3)."""
-        return np.ascontiguousarray(self._table.T)[:, None]
+        """The pending table in OpenCV's form: (256,) when the channels share
+        it (twice as fast), else (256, 1, 3)."""
+        table = self._table
+        if (table[0] == table[1]).all() and (table[0] == table[2]).all():
+            return np.ascontiguousarray(table[0])
+        return np.ascontiguousarray(table.T)[:, None]
 
     @property
     def size(self) -> Tuple[int, int]:
@@ -337,22 +342,53 @@ def _is_angle(value: object) -> bool:
     return _is_real(value) and 0 <= value < 360
 
 
+def apply_op(name: str, img_rgb: np.ndarray, magnitude: Optional[float] = None,
+             sign: int = 1) -> np.ndarray:
+    """Apply one JDA op deterministically.
+
+    Args:
+        name (str): A key of :data:`OPS`.
+        img_rgb (np.ndarray): (H, W, 3) uint8 image in RGB order.
+        magnitude (float, optional): The op's magnitude; None for
+            'autocontrast', 'equalize' and 'invert'. Defaults to None.
+        sign (int): +1 or -1, the sign of the magnitude for signed ops;
+            ignored by unsigned ones. Defaults to 1.
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 RGB image, exactly PIL's result.
+    """
+    if name not in OPS:
+        raise ValueError(f'Unknown JDA op {name!r}; allowed: {sorted(OPS)}')
+    if sign not in (1, -1):
+        raise ValueError(f'sign must be +1 or -1, got {sign!r}')
+    return run_chain(img_rgb, [(name, magnitude, sign)])
+
+
 class Op(NamedTuple):
     """One entry of :data:`OPS`.
 
     Attributes:
-        func: ``func(image, magnitude, sign) -> image`` on :class:`RGBImage`;
-            deterministic.
+        func: ``func(img_rgb, magnitude, sign)``; deterministic, (H, W, 3)
+            uint8 RGB in and out (:func:`apply_op` for this op).
         signed: Whether the transform draws a random sign (+1/-1) for the
             magnitude; unsigned ops always get ``sign=1``.
         allowed: Human-readable magnitude range, or None for ops that take no
             magnitude.
         is_valid: Predicate for a magnitude; None for ops that take none.
+        image_func: ``image_func(image, magnitude, sign) -> image``, the op
+            on an :class:`RGBImage`, as chains apply it.
     """
-    func: ImageFunc
+    func: Callable[[np.ndarray, Optional[float], int], np.ndarray]
     signed: bool
     allowed: Optional[str]
     is_valid: Optional[Callable[[object], bool]]
+    image_func: ImageFunc
+
+
+def _op(name: str, image_func: ImageFunc, signed: bool,
+        allowed: Optional[str] = None,
+        is_valid: Optional[Callable[[object], bool]] = None) -> Op:
+    return Op(partial(apply_op, name), signed, allowed, is_valid, image_func)
 
 
 _UNIT = 'a number in [0, 1]'
@@ -361,24 +397,26 @@ _UNIT = 'a number in [0, 1]'
 #: translate use ``sign * m`` (translate: a fraction of width/height); rotate
 #: is always counter-clockwise by ``m`` degrees.
 OPS: Dict[str, Op] = {
-    'autocontrast': Op(_autocontrast, False, None, None),
-    'equalize': Op(_equalize, False, None, None),
-    'invert': Op(_static_point_op('invert'), False, None, None),
-    'posterize': Op(_static_point_op('posterize'), False,
-                    'an int in [1, 8] (bits)', _is_bits),
-    'solarize': Op(_static_point_op('solarize'), False,
-                   'a number in [0, 256]', _is_threshold),
-    'color': Op(_color, True, _UNIT, _is_unit),
-    'contrast': Op(_contrast, True, _UNIT, _is_unit),
-    'brightness': Op(_static_point_op('brightness'), True, _UNIT, _is_unit),
-    'sharpness': Op(_sharpness, True, _UNIT, _is_unit),
-    'rotate': Op(_rotate, False, 'a number in [0, 360) (degrees)', _is_angle),
-    'shear_x': Op(_shear_x, True, _UNIT, _is_unit),
-    'shear_y': Op(_shear_y, True, _UNIT, _is_unit),
-    'translate_x': Op(_translate_x, True, _UNIT + ' (fraction of width)',
-                      _is_unit),
-    'translate_y': Op(_translate_y, True, _UNIT + ' (fraction of height)',
-                      _is_unit),
+    'autocontrast': _op('autocontrast', _autocontrast, False),
+    'equalize': _op('equalize', _equalize, False),
+    'invert': _op('invert', _static_point_op('invert'), False),
+    'posterize': _op('posterize', _static_point_op('posterize'), False,
+                     'an int in [1, 8] (bits)', _is_bits),
+    'solarize': _op('solarize', _static_point_op('solarize'), False,
+                    'a number in [0, 256]', _is_threshold),
+    'color': _op('color', _color, True, _UNIT, _is_unit),
+    'contrast': _op('contrast', _contrast, True, _UNIT, _is_unit),
+    'brightness': _op('brightness', _static_point_op('brightness'), True,
+                      _UNIT, _is_unit),
+    'sharpness': _op('sharpness', _sharpness, True, _UNIT, _is_unit),
+    'rotate': _op('rotate', _rotate, False,
+                  'a number in [0, 360) (degrees)', _is_angle),
+    'shear_x': _op('shear_x', _shear_x, True, _UNIT, _is_unit),
+    'shear_y': _op('shear_y', _shear_y, True, _UNIT, _is_unit),
+    'translate_x': _op('translate_x', _translate_x, True,
+                       _UNIT + ' (fraction of width)', _is_unit),
+    'translate_y': _op('translate_y', _translate_y, True,
+                       _UNIT + ' (fraction of height)', _is_unit),
 }
 
 #: One fired op of a chain: (name, magnitude or None, sign).
@@ -405,30 +443,8 @@ def run_chain(img: np.ndarray, steps: Sequence[Step],
     to_rgb = channel_order == 'bgr'
     image = RGBImage(cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if to_rgb else img)
     for name, magnitude, sign in steps:
-        image = OPS[name].func(image, magnitude, sign)
+        image = OPS[name].image_func(image, magnitude, sign)
     out = image.array
     if to_rgb:
         return cv2.cvtColor(out, cv2.COLOR_RGB2BGR)
     return out if out.flags.writeable and out is not img else out.copy()
-
-
-def apply_op(name: str, img_rgb: np.ndarray, magnitude: Optional[float] = None,
-             sign: int = 1) -> np.ndarray:
-    """Apply one JDA op deterministically.
-
-    Args:
-        name (str): A key of :data:`OPS`.
-        img_rgb (np.ndarray): (H, W, 3) uint8 image in RGB order.
-        magnitude (float, optional): The op's magnitude; None for
-            'autocontrast', 'equalize' and 'invert'. Defaults to None.
-        sign (int): +1 or -1, the sign of the magnitude for signed ops;
-            ignored by unsigned ones. Defaults to 1.
-
-    Returns:
-        np.ndarray: (H, W, 3) uint8 RGB image, exactly PIL's result.
-    """
-    if name not in OPS:
-        raise ValueError(f'Unknown JDA op {name!r}; allowed: {sorted(OPS)}')
-    if sign not in (1, -1):
-        raise ValueError(f'sign must be +1 or -1, got {sign!r}')
-    return run_chain(img_rgb, [(name, magnitude, sign)])

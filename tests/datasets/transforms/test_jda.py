@@ -120,6 +120,15 @@ def test_every_op_has_a_reference():
     assert set(REFERENCE) == set(OPS)
 
 
+def test_op_func_applies_the_op_to_an_array(images):
+    img = images['flower_32']
+    for name, op in OPS.items():
+        magnitude, sign = _bin(name, 4), _signs(name)[-1]
+        np.testing.assert_array_equal(
+            op.func(img, magnitude, sign),
+            np.array(REFERENCE[name](Image.fromarray(img), magnitude, sign)))
+
+
 @pytest.mark.parametrize('image', list(IMAGES))
 @pytest.mark.parametrize('name', sorted(OPS))
 def test_op_equals_pil_reference_for_every_bin(name, image, images):
