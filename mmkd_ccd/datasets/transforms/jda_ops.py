@@ -275,10 +275,7 @@ def _sharpness(image: RGBImage, magnitude: float, sign: int) -> RGBImage:
     return RGBImage(pil=pil)
 
 
-# Geometric ops.
-
-
-# The geometric ops are PIL's own warps: OpenCV's (behind mmcv.imrotate,
+# Geometric ops: PIL's own warps. OpenCV's (behind mmcv.imrotate,
 # imshear, imtranslate) sample at integer positions instead of pixel
 # centres, quantise coordinates to 1/1024 px and have another bicubic
 # kernel; mmcv.imrotate picks other nearest pixels for 8-17% of a photo at
