@@ -1,0 +1,506 @@
+"""JDA's ops on a batch of images on any torch device.
+
+The ops of :data:`mmkd_ccd.datasets.transforms.jda.OPS` (Li, Shao et al.,
+ACCV 2022), rewritten for padded batches so that the augmented views' op
+chain can run on the model's device (see
+:mod:`mmkd_ccd.models.data_preprocessors.device_jda`). Each op reproduces the
+arithmetic of the PIL function the CPU op calls, step by step in the same
+precision, so that its pixels match the CPU op's:
+
+- point ops (autocontrast, equalize, invert, posterize, solarize) build PIL's
+  per-channel lookup tables from each image's own histogram;
+- enhance ops (color, contrast, brightness, sharpness) blend with PIL's
+  ``ImageEnhance`` degenerate images on RGB, in float32 with truncation as
+  ``Image.blend``; grey is PIL's ``L = (19595 R + 38470 G + 7471 B +
+  0x8000) >> 16``, contrast's grey level is the rounded mean of ``L``,
+  sharpness uses PIL's 3x3 ``SMOOTH`` kernel and keeps the 1-pixel border;
+- geometric ops sample on PIL's affine grid (pixel centres): rotate and
+  translate nearest (rotate in PIL's 16.16 fixed point), shear bicubic
+  (PIL's ``a = -1`` kernel, in float64); pixels whose source falls outside
+  the image get the grey fill (128, 128, 128).
+
+A batch is ``images`` (N, 3, H, W) uint8 RGB with ``sizes`` (N, 2) int64:
+row i is an image of ``sizes[i] = (h_i, w_i)`` in ``images[i, :, :h_i,
+:w_i]``; the rest is padding, which no op reads (histograms, means and
+samples see the valid region only) and whose output values are unspecified.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+#: Fill value of the area a geometric op uncovers, as the CPU ops.
+FILL = 128
+
+#: Rows are (h, w) of each image.
+Sizes = Tensor
+
+RowParams = Callable[[Optional[float], int, int, int], Tuple[float, ...]]
+ApplyFunc = Callable[[Tensor, Sizes, Optional[float], Optional[Tensor]],
+                     Tensor]
+
+
+class DeviceOp(NamedTuple):
+    """One entry of :data:`DEVICE_OPS`.
+
+    Attributes:
+        row_params: ``row_params(magnitude, sign, h, w)`` -> the numbers the
+            op needs for one image (its enhance factor, affine coefficients,
+            ...), computed on the host in float64 like the CPU op; None for
+            ops that need none.
+        apply: ``apply(images, sizes, magnitude, params)`` with ``params``
+            the (N, K) float64 stack of ``row_params`` on the images' device
+            (None when ``row_params`` is None); returns the (N, 3, H, W)
+            uint8 result.
+    """
+    row_params: Optional[RowParams]
+    apply: ApplyFunc
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+def valid_mask(sizes: Sizes, height: int, width: int) -> Tensor:
+    """(N, 1, H, W) bool, True on each row's valid region."""
+    device = sizes.device
+    rows = torch.arange(height, device=device) < sizes[:, :1]
+    cols = torch.arange(width, device=device) < sizes[:, 1:]
+    return (rows[:, :, None] & cols[:, None, :])[:, None]
+
+
+def channel_histograms(images: Tensor, sizes: Sizes) -> Tensor:
+    """(N, 3, 256) int64: each row's per-channel histogram of its valid
+    region, as PIL's ``Image.histogram``."""
+    num, channels, height, width = images.shape
+    bins = num * channels * 256
+    offsets = torch.arange(num * channels, device=images.device) * 256
+    index = images.long() + offsets.view(num, channels, 1, 1)
+    # Padding pixels count in one extra bin that is dropped.
+    index = torch.where(valid_mask(sizes, height, width), index, bins)
+    counts = torch.bincount(index.flatten(), minlength=bins + 1)
+    return counts[:bins].view(num, channels, 256)
+
+
+def apply_luts(images: Tensor, luts: Tensor) -> Tensor:
+    """Map every pixel of channel c of row i through ``luts[i, c]``.
+
+    Args:
+        images (Tensor): (N, 3, H, W) uint8.
+        luts (Tensor): (N, 3, 256) integer tables with values in [0, 255].
+
+    Returns:
+        Tensor: (N, 3, H, W) uint8.
+    """
+    num, channels, height, width = images.shape
+    flat = luts.to(torch.uint8).view(num * channels, 256)
+    index = images.view(num * channels, height * width).long()
+    return flat.gather(1, index).view(num, channels, height, width)
+
+
+def _first_last_nonzero(hist: Tensor) -> Tuple[Tensor, Tensor]:
+    """Indices of the first and last non-empty bin of (..., 256)
+    histograms (0 and 255 for an empty one)."""
+    nonzero = hist > 0
+    first = nonzero.int().argmax(-1)
+    last = 255 - nonzero.flip(-1).int().argmax(-1)
+    return first, last
+
+
+def _identity_lut(like: Tensor) -> Tensor:
+    return torch.arange(256, device=like.device).expand(*like.shape[:-1], 256)
+
+
+def grey(images: Tensor) -> Tensor:
+    """(N, 1, H, W) int32: PIL's RGB -> L conversion."""
+    rgb = images.int()
+    return (rgb[:, 0:1] * 19595 + rgb[:, 1:2] * 38470 + rgb[:, 2:3] * 7471
+            + 0x8000) >> 16
+
+
+def blend(degenerate: Tensor, images: Tensor, factors: Tensor) -> Tensor:
+    """PIL's ``Image.blend(degenerate, image, factor)`` per row.
+
+    ``out = degenerate + factor * (image - degenerate)`` in float32, clipped
+    to [0, 255] and truncated, as PIL's C code.
+
+    Args:
+        degenerate (Tensor): uint8 or int tensor broadcastable to
+            ``images``.
+        images (Tensor): (N, 3, H, W) uint8.
+        factors (Tensor): (N,) blend factors (float64; used as float32, as
+            PIL does).
+
+    Returns:
+        Tensor: (N, 3, H, W) uint8.
+    """
+    alpha = factors.float().view(-1, 1, 1, 1)
+    start = degenerate.float()
+    mixed = start + alpha * (images.float() - start)
+    return mixed.clamp(0, 255).trunc().to(torch.uint8)
+
+
+def _factor(magnitude: Optional[float], sign: int, height: int,
+            width: int) -> Tuple[float, ...]:
+    return (1 + sign * magnitude, )
+
+
+def _sample_nearest(images: Tensor, sizes: Sizes, src_y: Tensor,
+                    src_x: Tensor) -> Tensor:
+    """Output pixel (y, x) of row i takes ``images[i, :, src_y, src_x]``,
+    or the fill where that is outside row i's image.
+
+    Args:
+        images (Tensor): (N, 3, H, W) uint8.
+        sizes (Tensor): (N, 2) int64.
+        src_y, src_x (Tensor): (N, H, W) int64 source coordinates.
+
+    Returns:
+        Tensor: (N, 3, H, W) uint8.
+    """
+    num, channels, height, width = images.shape
+    inside = ((src_x >= 0) & (src_x < sizes[:, 1, None, None]) & (src_y >= 0)
+              & (src_y < sizes[:, 0, None, None]))
+    flat = (src_y.clamp(0, height - 1) * width + src_x.clamp(0, width - 1))
+    flat = flat.view(num, 1, height * width).expand(num, channels, -1)
+    picked = images.view(num, channels, -1).gather(2, flat)
+    picked = picked.view(num, channels, height, width)
+    return torch.where(inside[:, None], picked, FILL).to(torch.uint8)
+
+
+def _pixel_grid(images: Tensor) -> Tuple[Tensor, Tensor]:
+    """(1, H, 1) and (1, 1, W) float64 row and column indices y and x."""
+    _, _, height, width = images.shape
+    device = images.device
+    ys = torch.arange(height, device=device, dtype=torch.float64)
+    xs = torch.arange(width, device=device, dtype=torch.float64)
+    return ys.view(1, height, 1), xs.view(1, 1, width)
+
+
+def _cubic(v1: Tensor, v2: Tensor, v3: Tensor, v4: Tensor,
+           d: Tensor) -> Tensor:
+    """PIL's cubic interpolation (``a = -1``) between v2 and v3 at offset
+    ``d``, in its order of float64 operations."""
+    p1 = v2
+    p2 = -v1 + v3
+    p3 = 2 * (v1 - v2) + v3 - v4
+    p4 = -v1 + v2 - v3 + v4
+    return p1 + d * (p2 + d * (p3 + d * p4))
+
+
+def _sample_bicubic(images: Tensor, sizes: Sizes, xin: Tensor,
+                    yin: Tensor) -> Tensor:
+    """PIL's bicubic affine sampling at source points (xin, yin).
+
+    Points outside ``[0, w) x [0, h)`` of their row get the fill;
+    neighbours beyond the edge are clamped to it, as PIL does.
+
+    Args:
+        images (Tensor): (N, 3, H, W) uint8.
+        sizes (Tensor): (N, 2) int64.
+        xin, yin (Tensor): (N, H, W) float64 source coordinates.
+
+    Returns:
+        Tensor: (N, 3, H, W) uint8.
+    """
+    num, channels, height, width = images.shape
+    rows = sizes[:, 0, None, None]
+    cols = sizes[:, 1, None, None]
+    inside = (xin >= 0) & (xin < cols) & (yin >= 0) & (yin < rows)
+    xin = xin - 0.5
+    yin = yin - 0.5
+    x0 = xin.floor()
+    y0 = yin.floor()
+    dx = (xin - x0)[:, None]
+    dy = (yin - y0)[:, None]
+    x0 = x0.long() - 1
+    y0 = y0.long() - 1
+    source = images.view(num, channels, -1)
+
+    def tap_row(k: int) -> Tensor:
+        row = torch.minimum((y0 + k).clamp(min=0), rows - 1) * width
+        values = []
+        for j in range(4):
+            col = torch.minimum((x0 + j).clamp(min=0), cols - 1)
+            index = (row + col).view(num, 1, -1).expand(num, channels, -1)
+            values.append(
+                source.gather(2, index).view(num, channels, height,
+                                             width).double())
+        return _cubic(*values, dx)
+
+    value = _cubic(tap_row(0), tap_row(1), tap_row(2), tap_row(3), dy)
+    value = value.clamp(0, 255).trunc()
+    return torch.where(inside[:, None], value, FILL).to(torch.uint8)
+
+
+# ---------------------------------------------------------------------------
+# Point ops
+# ---------------------------------------------------------------------------
+def _autocontrast(images: Tensor, sizes: Sizes, magnitude: Optional[float],
+                  params: Optional[Tensor]) -> Tensor:
+    hist = channel_histograms(images, sizes)
+    low, high = _first_last_nonzero(hist)
+    span = (high - low).double().clamp(min=1)
+    # A true division as PIL's (``255.0 / span`` would multiply by the
+    # reciprocal and round differently).
+    scale = (torch.full_like(span, 255.0) / span)[..., None]
+    offset = -low.double()[..., None] * scale
+    levels = torch.arange(256, device=images.device, dtype=torch.float64)
+    lut = (levels * scale + offset).trunc().clamp(0, 255).long()
+    lut = torch.where((high > low)[..., None], lut, _identity_lut(lut))
+    return apply_luts(images, lut)
+
+
+def _equalize(images: Tensor, sizes: Sizes, magnitude: Optional[float],
+              params: Optional[Tensor]) -> Tensor:
+    hist = channel_histograms(images, sizes)
+    _, last = _first_last_nonzero(hist)
+    total = hist.sum(-1)
+    step = (total - hist.gather(-1, last[..., None])[..., 0]) // 255
+    used = (hist > 0).sum(-1)
+    keep = (used <= 1) | (step == 0)
+    safe_step = step.clamp(min=1)[..., None]
+    before = hist.cumsum(-1) - hist  # pixels below each level
+    lut = ((safe_step // 2 + before) // safe_step).clamp(max=255)
+    lut = torch.where(keep[..., None], _identity_lut(lut), lut)
+    return apply_luts(images, lut)
+
+
+def _invert(images: Tensor, sizes: Sizes, magnitude: Optional[float],
+            params: Optional[Tensor]) -> Tensor:
+    return 255 - images
+
+
+def _posterize(images: Tensor, sizes: Sizes, magnitude: int,
+               params: Optional[Tensor]) -> Tensor:
+    return images & ((0xff << (8 - magnitude)) & 0xff)
+
+
+def _solarize(images: Tensor, sizes: Sizes, magnitude: float,
+              params: Optional[Tensor]) -> Tensor:
+    # For integer levels, level < threshold <=> level < ceil(threshold);
+    # compared in int16, as a threshold of 256 does not fit in uint8.
+    below = images.short() < math.ceil(magnitude)
+    return torch.where(below, images, 255 - images)
+
+
+# ---------------------------------------------------------------------------
+# Enhance ops (PIL's ImageEnhance)
+# ---------------------------------------------------------------------------
+def _color(images: Tensor, sizes: Sizes, magnitude: float,
+           params: Tensor) -> Tensor:
+    return blend(grey(images), images, params[:, 0])
+
+
+def _contrast(images: Tensor, sizes: Sizes, magnitude: float,
+              params: Tensor) -> Tensor:
+    valid = valid_mask(sizes, images.shape[2], images.shape[3])
+    level_sum = torch.where(valid, grey(images), 0).sum((1, 2, 3))
+    count = sizes[:, 0] * sizes[:, 1]
+    mean = (level_sum.double() / count.double() + 0.5).floor()
+    return blend(mean.view(-1, 1, 1, 1), images, params[:, 0])
+
+
+def _brightness(images: Tensor, sizes: Sizes, magnitude: float,
+                params: Tensor) -> Tensor:
+    return blend(torch.zeros_like(images[:1, :1, :1, :1]), images,
+                 params[:, 0])
+
+
+# PIL's SMOOTH kernel, weights divided by 13 in float32 as PIL's C code.
+_SMOOTH_EDGE = torch.tensor(1.0) / torch.tensor(13.0)
+_SMOOTH_CENTRE = torch.tensor(5.0) / torch.tensor(13.0)
+
+
+def _smooth(images: Tensor, sizes: Sizes) -> Tensor:
+    """PIL's ``image.filter(ImageFilter.SMOOTH)``: the 3x3 kernel on the
+    interior, the 1-pixel border of each image unchanged."""
+    _, _, height, width = images.shape
+    if height < 3 or width < 3:
+        return images
+    pixels = images.float()
+    edge = _SMOOTH_EDGE.to(images.device)
+    centre = _SMOOTH_CENTRE.to(images.device)
+    total = torch.full_like(pixels[:, :, 1:-1, 1:-1], 0.5)
+    # PIL adds the row below first, then the row itself, then the row above;
+    # each row's three products left to right.
+    for dy, middle in ((2, edge), (1, centre), (0, edge)):
+        row = pixels[:, :, dy:dy + height - 2]
+        total = total + (row[..., :-2] * edge + row[..., 1:-1] * middle +
+                         row[..., 2:] * edge)
+    smooth = total.clamp(0, 255).trunc().to(torch.uint8)
+    ys = torch.arange(1, height - 1, device=images.device)
+    xs = torch.arange(1, width - 1, device=images.device)
+    interior = ((ys < sizes[:, :1] - 1)[:, :, None]
+                & (xs < sizes[:, 1:] - 1)[:, None, :])[:, None]
+    out = images.clone()
+    out[:, :, 1:-1, 1:-1] = torch.where(interior, smooth,
+                                        images[:, :, 1:-1, 1:-1])
+    return out
+
+
+def _sharpness(images: Tensor, sizes: Sizes, magnitude: float,
+               params: Tensor) -> Tensor:
+    return blend(_smooth(images, sizes), images, params[:, 0])
+
+
+# ---------------------------------------------------------------------------
+# Geometric ops
+# ---------------------------------------------------------------------------
+def rotate_matrix(angle: float, height: int,
+                  width: int) -> Tuple[float, ...]:
+    """PIL's inverse affine matrix of ``Image.rotate(angle)`` about the
+    centre of a ``width`` x ``height`` image (counter-clockwise degrees)."""
+    centre_x, centre_y = width / 2, height / 2
+    radians = -math.radians(angle)
+    a, b = round(math.cos(radians), 15), round(math.sin(radians), 15)
+    d, e = round(-math.sin(radians), 15), round(math.cos(radians), 15)
+    c = a * -centre_x + b * -centre_y + 0.0 + centre_x
+    f = d * -centre_x + e * -centre_y + 0.0 + centre_y
+    return a, b, c, d, e, f
+
+
+def _fixed(value: float) -> int:
+    """PIL's 16.16 fixed-point conversion ``FLOOR(v * 65536 + 0.5)``."""
+    return math.floor(value * 65536.0 + 0.5)
+
+
+def _rotate_params(magnitude: float, sign: int, height: int,
+                   width: int) -> Tuple[float, ...]:
+    """16.16 fixed-point source-coordinate coefficients of PIL's nearest
+    rotate: ``src_x = (c0 + x c1 + y c2) >> 16``, ``src_y = (c3 + x c4 +
+    y c5) >> 16``."""
+    one = 65536
+    angle = magnitude % 360.0
+    # PIL's exact-transpose shortcuts, written as integer affine maps.
+    if angle == 0:
+        return (0, one, 0, 0, 0, one)
+    if angle == 180:
+        return ((width - 1) * one, -one, 0, (height - 1) * one, 0, -one)
+    if angle == 90 and width == height:
+        return ((width - 1) * one, 0, -one, 0, one, 0)
+    if angle == 270 and width == height:
+        return (0, 0, one, (height - 1) * one, -one, 0)
+    a, b, c, d, e, f = rotate_matrix(angle, height, width)
+    corners = ((0, 0), (width, height), (0, height), (width, 0))
+    if any(
+            abs(x * a + y * b + c) >= 32768.0
+            or abs(x * d + y * e + f) >= 32768.0 for x, y in corners):
+        raise ValueError(
+            f'device JDA rotate: a {width}x{height} image is beyond PIL\'s '
+            '16.16 fixed-point range (sides up to about 23000 pixels); use '
+            'the CPU JDA for such images')
+    return (_fixed(c + a * 0.5 + b * 0.5), _fixed(a), _fixed(b),
+            _fixed(f + d * 0.5 + e * 0.5), _fixed(d), _fixed(e))
+
+
+def _rotate(images: Tensor, sizes: Sizes, magnitude: float,
+            params: Tensor) -> Tensor:
+    _, _, height, width = images.shape
+    coeffs = params.long()[:, :, None, None]
+    ys = torch.arange(height, device=images.device).view(1, height, 1)
+    xs = torch.arange(width, device=images.device).view(1, 1, width)
+    src_x = (coeffs[:, 0] + xs * coeffs[:, 1] + ys * coeffs[:, 2]) >> 16
+    src_y = (coeffs[:, 3] + xs * coeffs[:, 4] + ys * coeffs[:, 5]) >> 16
+    return _sample_nearest(images, sizes, src_y, src_x)
+
+
+def _translate_params(axis: int) -> RowParams:
+    def params(magnitude: float, sign: int, height: int,
+               width: int) -> Tuple[float, ...]:
+        # The CPU op's offset: sign * magnitude of the side, in pixels.
+        return (sign * magnitude * (width, height)[axis], )
+
+    return params
+
+
+def _translate(axis: int) -> ApplyFunc:
+    # PIL samples an integer-scale affine map nearest (its ScaleAffine
+    # path) at floor((offset + 0.5) + x), the shifted pixel centres.
+    def apply(images: Tensor, sizes: Sizes, magnitude: float,
+              params: Tensor) -> Tensor:
+        ys, xs = _pixel_grid(images)
+        start = params[:, 0, None, None] + 0.5
+        if axis == 0:
+            src_x, src_y = start + xs, ys
+        else:
+            src_x, src_y = xs, start + ys
+        src_x, src_y = torch.broadcast_tensors(src_x, src_y)
+        return _sample_nearest(images, sizes, src_y.floor().long(),
+                               src_x.floor().long())
+
+    return apply
+
+
+def _shear_params(magnitude: float, sign: int, height: int,
+                  width: int) -> Tuple[float, ...]:
+    return (sign * magnitude, )
+
+
+def _shear(axis: int) -> ApplyFunc:
+    # PIL's affine_transform: x' = a0 (x + .5) + a1 (y + .5) + a2 in
+    # float64, left to right; with a shear's coefficients (a0 = 1, a2 = 0)
+    # only the sheared coordinate is not exact.
+    def apply(images: Tensor, sizes: Sizes, magnitude: float,
+              params: Tensor) -> Tensor:
+        ys, xs = _pixel_grid(images)
+        ys, xs = ys + 0.5, xs + 0.5
+        shear = params[:, 0, None, None]
+        if axis == 0:
+            xin, yin = (xs + shear * ys) + 0.0, ys
+        else:
+            xin, yin = xs, (shear * xs + ys) + 0.0
+        xin, yin = torch.broadcast_tensors(xin, yin)
+        return _sample_bicubic(images, sizes, xin, yin)
+
+    return apply
+
+
+#: Every JDA op by name, as in :data:`mmkd_ccd.datasets.transforms.jda.OPS`.
+DEVICE_OPS: Dict[str, DeviceOp] = {
+    'autocontrast': DeviceOp(None, _autocontrast),
+    'equalize': DeviceOp(None, _equalize),
+    'invert': DeviceOp(None, _invert),
+    'posterize': DeviceOp(None, _posterize),
+    'solarize': DeviceOp(None, _solarize),
+    'color': DeviceOp(_factor, _color),
+    'contrast': DeviceOp(_factor, _contrast),
+    'brightness': DeviceOp(_factor, _brightness),
+    'sharpness': DeviceOp(_factor, _sharpness),
+    'rotate': DeviceOp(_rotate_params, _rotate),
+    'shear_x': DeviceOp(_shear_params, _shear(0)),
+    'shear_y': DeviceOp(_shear_params, _shear(1)),
+    'translate_x': DeviceOp(_translate_params(0), _translate(0)),
+    'translate_y': DeviceOp(_translate_params(1), _translate(1)),
+}
+
+
+def apply_device_op(name: str, images: Tensor, sizes: Sizes,
+                    magnitude: Optional[float],
+                    signs: Sequence[int]) -> Tensor:
+    """Apply one JDA op to every row of a padded batch.
+
+    Args:
+        name (str): A key of :data:`DEVICE_OPS`.
+        images (Tensor): (N, 3, H, W) uint8 RGB.
+        sizes (Tensor): (N, 2) int64 valid (h, w) of each row, on the
+            images' device.
+        magnitude (float, optional): The op's magnitude; None for ops that
+            take none.
+        signs (Sequence[int]): N signs (+1/-1), one per row; unsigned ops
+            ignore them.
+
+    Returns:
+        Tensor: (N, 3, H, W) uint8 RGB; padding values unspecified.
+    """
+    op = DEVICE_OPS[name]
+    params = None
+    if op.row_params is not None:
+        host_sizes = sizes.tolist()
+        params = torch.tensor(
+            [op.row_params(magnitude, sign, h, w)
+             for sign, (h, w) in zip(signs, host_sizes)],
+            dtype=torch.float64).to(images.device)
+    return op.apply(images, sizes, magnitude, params)
