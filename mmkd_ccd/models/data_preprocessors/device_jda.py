@@ -196,19 +196,18 @@ def run_chain(images: Tensor, sizes: Sequence[Tuple[int, int]],
         Tensor: (N, 3, H, W) uint8 RGB.
     """
     device = images.device
-    size_tensor = torch.tensor(sizes, dtype=torch.long).to(device)
     for step, (name, magnitude) in enumerate(plans[0]['ops']):
         fired = [row for row, plan in enumerate(plans) if plan['draws'][step]]
         if not fired:
             continue
         signs = [plans[row]['draws'][step] for row in fired]
         if len(fired) == len(plans):
-            images = apply_device_op(name, images, size_tensor, magnitude,
-                                     signs)
+            images = apply_device_op(name, images, sizes, magnitude, signs)
             continue
         index = torch.tensor(fired).to(device)
-        result = apply_device_op(name, images[index], size_tensor[index],
-                                 magnitude, signs)
+        result = apply_device_op(name, images[index],
+                                 [sizes[row] for row in fired], magnitude,
+                                 signs)
         images = images.index_copy(0, index, result)
     return images
 
@@ -290,3 +289,18 @@ def finish_device_views(data: dict) -> dict:
             dict(jda_ops=describe_chain(plan['ops'], plan['draws'])))
     return dict(data, inputs=inputs)
 
+
+
+def finish_view_array(image: np.ndarray, plan: dict) -> np.ndarray:
+    """One augmented view computed on the CPU, for tools that show views.
+
+    Args:
+        image (np.ndarray): (H, W, 3) uint8 decoded image in the plan's
+            channel order (``results['img'][1]`` of ``DevicePairedViews``).
+        plan (dict): Its ``device_jda`` plan.
+
+    Returns:
+        np.ndarray: (h, w, 3) uint8 view, same channel order.
+    """
+    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+    return finish_views([tensor], [plan])[0].permute(1, 2, 0).numpy()

@@ -16,8 +16,9 @@ precision, so that its pixels match the CPU op's:
   sharpness uses PIL's 3x3 ``SMOOTH`` kernel and keeps the 1-pixel border;
 - geometric ops sample on PIL's affine grid (pixel centres): rotate and
   translate nearest (rotate in PIL's 16.16 fixed point), shear bicubic
-  (PIL's ``a = -1`` kernel, in float64); pixels whose source falls outside
-  the image get the grey fill (128, 128, 128).
+  (PIL's ``a = -1`` kernel, in float64, along the sheared axis only, which
+  is what PIL's 4x4 kernel computes for a shear); pixels whose source falls
+  outside the image get the grey fill (128, 128, 128).
 
 A batch is ``images`` (N, 3, H, W) uint8 RGB with ``sizes`` (N, 2) int64:
 row i is an image of ``sizes[i] = (h_i, w_i)`` in ``images[i, :, :h_i,
@@ -76,8 +77,9 @@ def channel_histograms(images: Tensor, sizes: Sizes) -> Tensor:
     region, as PIL's ``Image.histogram``."""
     num, channels, height, width = images.shape
     bins = num * channels * 256
-    offsets = torch.arange(num * channels, device=images.device) * 256
-    index = images.long() + offsets.view(num, channels, 1, 1)
+    offsets = torch.arange(
+        num * channels, device=images.device, dtype=torch.int32) * 256
+    index = images.int() + offsets.view(num, channels, 1, 1)
     # Padding pixels count in one extra bin that is dropped.
     index = torch.where(valid_mask(sizes, height, width), index, bins)
     counts = torch.bincount(index.flatten(), minlength=bins + 1)
@@ -181,57 +183,58 @@ def _pixel_grid(images: Tensor) -> Tuple[Tensor, Tensor]:
 
 def _cubic(v1: Tensor, v2: Tensor, v3: Tensor, v4: Tensor,
            d: Tensor) -> Tensor:
-    """PIL's cubic interpolation (``a = -1``) between v2 and v3 at offset
-    ``d``, in its order of float64 operations."""
-    p1 = v2
-    p2 = -v1 + v3
-    p3 = 2 * (v1 - v2) + v3 - v4
-    p4 = -v1 + v2 - v3 + v4
-    return p1 + d * (p2 + d * (p3 + d * p4))
+    """PIL's cubic interpolation (``a = -1``) of integer samples v1..v4 at
+    offset ``d`` (float64) between v2 and v3.
+
+    The polynomial's coefficients are exact integers (computed as such);
+    its Horner evaluation follows PIL's order of float64 operations.
+    """
+    v1, v2, v3, v4 = (v.short() for v in (v1, v2, v3, v4))
+    p2 = (v3 - v1).double()
+    p3 = (2 * (v1 - v2) + v3 - v4).double()
+    p4 = (v2 - v1 - v3 + v4).double()
+    value = p4.mul_(d).add_(p3).mul_(d).add_(p2).mul_(d)
+    return value.add_(v2)
 
 
-def _sample_bicubic(images: Tensor, sizes: Sizes, xin: Tensor,
-                    yin: Tensor) -> Tensor:
-    """PIL's bicubic affine sampling at source points (xin, yin).
+def _sample_bicubic_along(images: Tensor, sizes: Sizes, position: Tensor,
+                          axis: int) -> Tensor:
+    """PIL's bicubic affine sampling where only one coordinate moves.
 
-    Points outside ``[0, w) x [0, h)`` of their row get the fill;
-    neighbours beyond the edge are clamped to it, as PIL does.
+    Output pixel (y, x) samples the source at ``position`` along ``axis``
+    (3: columns, 2: rows) and at its own pixel centre along the other axis.
+    There PIL's fraction along the other axis is exactly 0, so its 4x4
+    bicubic reduces exactly to the 4 taps along ``axis``. Points outside
+    ``[0, side)`` get the fill; taps beyond the edge are clamped to it.
 
     Args:
         images (Tensor): (N, 3, H, W) uint8.
         sizes (Tensor): (N, 2) int64.
-        xin, yin (Tensor): (N, H, W) float64 source coordinates.
+        position (Tensor): (N, H, W) float64 source coordinate along
+            ``axis`` (pixel-centre convention).
+        axis (int): 3 for a horizontal, 2 for a vertical displacement.
 
     Returns:
         Tensor: (N, 3, H, W) uint8.
     """
     num, channels, height, width = images.shape
-    rows = sizes[:, 0, None, None]
-    cols = sizes[:, 1, None, None]
-    inside = (xin >= 0) & (xin < cols) & (yin >= 0) & (yin < rows)
-    xin = xin - 0.5
-    yin = yin - 0.5
-    x0 = xin.floor()
-    y0 = yin.floor()
-    dx = (xin - x0)[:, None]
-    dy = (yin - y0)[:, None]
-    x0 = x0.long() - 1
-    y0 = y0.long() - 1
+    side = sizes[:, 1 if axis == 3 else 0, None, None]
+    inside = (position >= 0) & (position < side)
+    position = position - 0.5
+    start = position.floor()
+    frac = (position - start)[:, None]
+    start = start.long() - 1
+    ys = torch.arange(height, device=images.device).view(1, height, 1)
+    xs = torch.arange(width, device=images.device).view(1, 1, width)
     source = images.view(num, channels, -1)
-
-    def tap_row(k: int) -> Tensor:
-        row = torch.minimum((y0 + k).clamp(min=0), rows - 1) * width
-        values = []
-        for j in range(4):
-            col = torch.minimum((x0 + j).clamp(min=0), cols - 1)
-            index = (row + col).view(num, 1, -1).expand(num, channels, -1)
-            values.append(
-                source.gather(2, index).view(num, channels, height,
-                                             width).double())
-        return _cubic(*values, dx)
-
-    value = _cubic(tap_row(0), tap_row(1), tap_row(2), tap_row(3), dy)
-    value = value.clamp(0, 255).trunc()
+    taps = []
+    for k in range(4):
+        tap = torch.minimum((start + k).clamp(min=0), side - 1)
+        flat = ys * width + tap if axis == 3 else tap * width + xs
+        index = flat.view(num, 1, -1).expand(num, channels, -1)
+        taps.append(source.gather(2, index).view(num, channels, height,
+                                                 width))
+    value = _cubic(*taps, frac).clamp(0, 255).trunc()
     return torch.where(inside[:, None], value, FILL).to(torch.uint8)
 
 
@@ -389,9 +392,9 @@ def _rotate_params(magnitude: float, sign: int, height: int,
             abs(x * a + y * b + c) >= 32768.0
             or abs(x * d + y * e + f) >= 32768.0 for x, y in corners):
         raise ValueError(
-            f'device JDA rotate: a {width}x{height} image is beyond PIL\'s '
-            '16.16 fixed-point range (sides up to about 23000 pixels); use '
-            'the CPU JDA for such images')
+            f'device JDA rotate: a {width}x{height} image is beyond the '
+            "16.16 fixed-point range of PIL's nearest rotate (about 27000 "
+            'pixels a side); use the CPU JDA (PairedViews) for such images')
     return (_fixed(c + a * 0.5 + b * 0.5), _fixed(a), _fixed(b),
             _fixed(f + d * 0.5 + e * 0.5), _fixed(d), _fixed(e))
 
@@ -441,19 +444,18 @@ def _shear_params(magnitude: float, sign: int, height: int,
 
 def _shear(axis: int) -> ApplyFunc:
     # PIL's affine_transform: x' = a0 (x + .5) + a1 (y + .5) + a2 in
-    # float64, left to right; with a shear's coefficients (a0 = 1, a2 = 0)
-    # only the sheared coordinate is not exact.
+    # float64, left to right; with a shear's coefficients only the sheared
+    # coordinate moves off the pixel centres.
     def apply(images: Tensor, sizes: Sizes, magnitude: float,
               params: Tensor) -> Tensor:
         ys, xs = _pixel_grid(images)
         ys, xs = ys + 0.5, xs + 0.5
         shear = params[:, 0, None, None]
         if axis == 0:
-            xin, yin = (xs + shear * ys) + 0.0, ys
+            position = (xs + shear * ys) + 0.0
         else:
-            xin, yin = xs, (shear * xs + ys) + 0.0
-        xin, yin = torch.broadcast_tensors(xin, yin)
-        return _sample_bicubic(images, sizes, xin, yin)
+            position = (shear * xs + ys) + 0.0
+        return _sample_bicubic_along(images, sizes, position, 3 - axis)
 
     return apply
 
@@ -477,7 +479,8 @@ DEVICE_OPS: Dict[str, DeviceOp] = {
 }
 
 
-def apply_device_op(name: str, images: Tensor, sizes: Sizes,
+def apply_device_op(name: str, images: Tensor,
+                    sizes: Sequence[Tuple[int, int]],
                     magnitude: Optional[float],
                     signs: Sequence[int]) -> Tensor:
     """Apply one JDA op to every row of a padded batch.
@@ -485,8 +488,7 @@ def apply_device_op(name: str, images: Tensor, sizes: Sizes,
     Args:
         name (str): A key of :data:`DEVICE_OPS`.
         images (Tensor): (N, 3, H, W) uint8 RGB.
-        sizes (Tensor): (N, 2) int64 valid (h, w) of each row, on the
-            images' device.
+        sizes (Sequence[tuple[int, int]]): Valid (h, w) of each row.
         magnitude (float, optional): The op's magnitude; None for ops that
             take none.
         signs (Sequence[int]): N signs (+1/-1), one per row; unsigned ops
@@ -496,11 +498,13 @@ def apply_device_op(name: str, images: Tensor, sizes: Sizes,
         Tensor: (N, 3, H, W) uint8 RGB; padding values unspecified.
     """
     op = DEVICE_OPS[name]
-    params = None
+    rows = [list(size) for size in sizes]
     if op.row_params is not None:
-        host_sizes = sizes.tolist()
-        params = torch.tensor(
-            [op.row_params(magnitude, sign, h, w)
-             for sign, (h, w) in zip(signs, host_sizes)],
-            dtype=torch.float64).to(images.device)
-    return op.apply(images, sizes, magnitude, params)
+        rows = [
+            row + list(op.row_params(magnitude, sign, *row))
+            for sign, row in zip(signs, rows)
+        ]
+    # One host-to-device copy for the sizes and the parameters.
+    table = torch.tensor(rows, dtype=torch.float64).to(images.device)
+    params = table[:, 2:] if op.row_params is not None else None
+    return op.apply(images, table[:, :2].long(), magnitude, params)
