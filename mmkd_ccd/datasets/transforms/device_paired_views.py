@@ -5,6 +5,7 @@ import numbers
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+import torch
 from mmcv.transforms import BaseTransform, Compose, RandomFlip, Resize
 from mmpretrain.datasets.transforms import RandomCrop, RandomResizedCrop
 
@@ -124,8 +125,11 @@ class DevicePairedViews(BaseTransform):
     else is refused here, naming the transform.
 
     Required keys: ``img`` ((H, W, 3) uint8, in ``JDA``'s ``channel_order``).
-    Modified keys: ``img`` (``[original view, decoded image]``),
-    ``img_shape`` and the view pipeline's keys (from the original view).
+    Modified keys: ``img`` (``[original view, decoded image]``, the decoded
+    image as an (H, W, 3) uint8 tensor sharing the array's memory, which
+    ``PackInputs`` passes through: the device turns it channel-first, not
+    the data-loading CPU), ``img_shape`` and the view pipeline's keys (from
+    the original view).
     Added keys: ``jda_ops`` (as :class:`JDA`) and ``device_jda`` (the plan;
     ``PackInputs`` must keep it: list it in ``meta_keys``).
 
@@ -182,7 +186,10 @@ class DevicePairedViews(BaseTransform):
             draws=draws,
             channel_order=self.jda.channel_order,
             **self._draw_view(image))
-        original['img'] = [original['img'], image]
+        original['img'] = [
+            original['img'],
+            torch.from_numpy(np.ascontiguousarray(image))
+        ]
         original['jda_ops'] = describe_chain(self.jda.ops, draws)
         original[PLAN_KEY] = plan
         return original

@@ -29,7 +29,7 @@ from torch import Tensor
 from mmkd_ccd.datasets.transforms.device_paired_views import (PLAN_KEY,
                                                              describe_chain)
 from mmkd_ccd.structures import AUGMENTED
-from .device_jda_ops import apply_device_op
+from .device_jda_ops import apply_device_op, host_to_device
 
 #: A chunk of images padded to a common size may hold at most this fraction
 #: of padding pixels (beyond that a new chunk starts).
@@ -142,12 +142,15 @@ def crop_resize_flip(images: Tensor, sizes: Sequence[Tuple[int, int]],
     device = images.device
 
     def stacked(part: int) -> Tensor:
-        return torch.from_numpy(np.stack([t[part] for t in tables])).to(device)
+        # Taps index (int64), weights multiply int32 pixels.
+        return host_to_device(np.stack([t[part] for t in tables]),
+                              torch.int32 if part % 2 else torch.long,
+                              device)
 
     row_taps, row_weights, col_taps, col_weights = (stacked(i)
                                                     for i in range(4))
-    pad_val = torch.tensor([plan['pad_val'] for plan in plans],
-                           dtype=torch.int32).to(device).view(num, 3, 1, 1)
+    pad_val = host_to_device([plan['pad_val'] for plan in plans],
+                             torch.int32, device).view(num, 3, 1, 1)
     pixels = images.int()
     mixed = []
     for k in range(2):
@@ -204,7 +207,7 @@ def run_chain(images: Tensor, sizes: Sequence[Tuple[int, int]],
         if len(fired) == len(plans):
             images = apply_device_op(name, images, sizes, magnitude, signs)
             continue
-        index = torch.tensor(fired).to(device)
+        index = host_to_device(fired, torch.long, device)
         result = apply_device_op(name, images[index],
                                  [sizes[row] for row in fired], magnitude,
                                  signs)
@@ -217,7 +220,7 @@ def finish_views(images: Sequence[Tensor],
     """Execute the plans of augmented views on the images' device.
 
     Args:
-        images (Sequence[Tensor]): (3, H_i, W_i) uint8 decoded images in the
+        images (Sequence[Tensor]): (H_i, W_i, 3) uint8 decoded images in the
             plans' channel order, all on one device.
         plans (Sequence[dict]): One plan per image, as
             :class:`~mmkd_ccd.datasets.transforms.DevicePairedViews` writes
@@ -228,14 +231,15 @@ def finish_views(images: Sequence[Tensor],
     """
     _check_plans(plans)
     to_rgb = plans[0]['channel_order'] == 'bgr'
-    sizes = [tuple(image.shape[1:]) for image in images]
+    sizes = [tuple(image.shape[:2]) for image in images]
     views: List[Optional[Tensor]] = [None] * len(images)
     for chunk in chunk_by_size(sizes):
         height = max(sizes[i][0] for i in chunk)
         width = max(sizes[i][1] for i in chunk)
         padded = images[chunk[0]].new_zeros((len(chunk), 3, height, width))
         for row, i in enumerate(chunk):
-            padded[row, :, :sizes[i][0], :sizes[i][1]] = images[i]
+            padded[row, :, :sizes[i][0], :sizes[i][1]] = images[i].permute(
+                2, 0, 1)
         chunk_sizes = [sizes[i] for i in chunk]
         chunk_plans = [plans[i] for i in chunk]
         if to_rgb:
@@ -247,7 +251,7 @@ def finish_views(images: Sequence[Tensor],
         for row, plan in enumerate(chunk_plans):
             by_size.setdefault(tuple(plan['size']), []).append(row)
         for rows in by_size.values():
-            index = torch.tensor(rows).to(padded.device)
+            index = host_to_device(rows, torch.long, padded.device)
             out = crop_resize_flip(padded[index],
                                    [chunk_sizes[r] for r in rows],
                                    [chunk_plans[r] for r in rows])
@@ -266,7 +270,8 @@ def finish_device_views(data: dict) -> dict:
     original views, and every row of a CPU-JDA batch) are left as they are.
 
     Args:
-        data (dict): ``inputs`` (list of (3, H, W) tensors) and
+        data (dict): ``inputs`` (list of image tensors: (3, H, W) views, and
+            (H, W, 3) decoded images where a plan is to be executed) and
             ``data_samples`` (one per input).
 
     Returns:
@@ -295,12 +300,13 @@ def finish_view_array(image: np.ndarray, plan: dict) -> np.ndarray:
     """One augmented view computed on the CPU, for tools that show views.
 
     Args:
-        image (np.ndarray): (H, W, 3) uint8 decoded image in the plan's
-            channel order (``results['img'][1]`` of ``DevicePairedViews``).
+        image (Tensor | np.ndarray): (H, W, 3) uint8 decoded image in the
+            plan's channel order (``results['img'][1]`` of
+            ``DevicePairedViews``).
         plan (dict): Its ``device_jda`` plan.
 
     Returns:
         np.ndarray: (h, w, 3) uint8 view, same channel order.
     """
-    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
-    return finish_views([tensor], [plan])[0].permute(1, 2, 0).numpy()
+    view = finish_views([torch.as_tensor(image)], [plan])[0]
+    return view.permute(1, 2, 0).numpy()

@@ -64,6 +64,19 @@ class DeviceOp(NamedTuple):
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
+def host_to_device(data: object, dtype: torch.dtype,
+                   device: torch.device) -> Tensor:
+    """A tensor of host data (nested lists, numpy) on ``device``.
+
+    On CUDA the copy goes through pinned memory without blocking, so the
+    host keeps queueing kernels instead of waiting for the GPU to drain.
+    """
+    tensor = torch.as_tensor(data, dtype=dtype)
+    if torch.device(device).type != 'cuda':
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 def valid_mask(sizes: Sizes, height: int, width: int) -> Tensor:
     """(N, 1, H, W) bool, True on each row's valid region."""
     device = sizes.device
@@ -81,8 +94,15 @@ def channel_histograms(images: Tensor, sizes: Sizes) -> Tensor:
         num * channels, device=images.device, dtype=torch.int32) * 256
     index = images.int() + offsets.view(num, channels, 1, 1)
     # Padding pixels count in one extra bin that is dropped.
-    index = torch.where(valid_mask(sizes, height, width), index, bins)
-    counts = torch.bincount(index.flatten(), minlength=bins + 1)
+    index = torch.where(valid_mask(sizes, height, width), index,
+                        bins).flatten()
+    if images.is_cuda:
+        # CUDA's bincount reads the input's range back to the host.
+        counts = torch.zeros(bins + 1, dtype=torch.int64,
+                             device=images.device)
+        counts.index_add_(0, index, torch.ones_like(index, dtype=torch.int64))
+    else:
+        counts = torch.bincount(index, minlength=bins + 1)
     return counts[:bins].view(num, channels, 256)
 
 
@@ -312,9 +332,10 @@ def _brightness(images: Tensor, sizes: Sizes, magnitude: float,
                  params[:, 0])
 
 
-# PIL's SMOOTH kernel, weights divided by 13 in float32 as PIL's C code.
-_SMOOTH_EDGE = torch.tensor(1.0) / torch.tensor(13.0)
-_SMOOTH_CENTRE = torch.tensor(5.0) / torch.tensor(13.0)
+# PIL's SMOOTH kernel, weights divided by 13 in float32 as PIL's C code
+# (held as the Python floats of those float32 values).
+_SMOOTH_EDGE = (torch.tensor(1.0) / torch.tensor(13.0)).item()
+_SMOOTH_CENTRE = (torch.tensor(5.0) / torch.tensor(13.0)).item()
 
 
 def _smooth(images: Tensor, sizes: Sizes) -> Tensor:
@@ -324,8 +345,7 @@ def _smooth(images: Tensor, sizes: Sizes) -> Tensor:
     if height < 3 or width < 3:
         return images
     pixels = images.float()
-    edge = _SMOOTH_EDGE.to(images.device)
-    centre = _SMOOTH_CENTRE.to(images.device)
+    edge, centre = _SMOOTH_EDGE, _SMOOTH_CENTRE
     total = torch.full_like(pixels[:, :, 1:-1, 1:-1], 0.5)
     # PIL adds the row below first, then the row itself, then the row above;
     # each row's three products left to right.
@@ -505,6 +525,6 @@ def apply_device_op(name: str, images: Tensor,
             for sign, row in zip(signs, rows)
         ]
     # One host-to-device copy for the sizes and the parameters.
-    table = torch.tensor(rows, dtype=torch.float64).to(images.device)
+    table = host_to_device(rows, torch.float64, images.device)
     params = table[:, 2:] if op.row_params is not None else None
     return op.apply(images, table[:, :2].long(), magnitude, params)

@@ -45,10 +45,6 @@ def paired(kind: str, view_pipeline: list, policy='imagenet', prob=0.5,
                            channel_order=channel_order)]))
 
 
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
-
-
 @pytest.mark.parametrize('view_pipeline, policy, channel_order', [
     (RRC_FLIP, 'imagenet', 'bgr'),
     (PAD_CROP_FLIPS, 'cifar100', 'rgb'),
@@ -65,7 +61,7 @@ def test_views_equal_the_cpu_chain(view_pipeline, policy, channel_order):
         expected.append(cpu(dict(img=image.copy()))['img'][1])
         np.random.seed(seed)
         out = device(dict(img=image.copy()))
-        images.append(to_tensor(out['img'][1]))
+        images.append(out['img'][1])
         plans.append(out[PLAN_KEY])
     # All images in one call: several size chunks, per-row chains.
     views = finish_views(images, plans)
@@ -84,7 +80,7 @@ def test_rows_where_nothing_fired_are_unchanged():
     for seed in range(12):
         images.append(photos()[seed % 3])
         outs.append(device(dict(img=images[-1])))
-    views = finish_views([to_tensor(o['img'][1]) for o in outs],
+    views = finish_views([o['img'][1] for o in outs],
                          [o[PLAN_KEY] for o in outs])
     assert 0 < sum(bool(o['jda_ops']) for o in outs) < 12
     for image, out, view in zip(images, outs, views):
@@ -96,7 +92,7 @@ def test_crop_resize_flip_is_cv2s_resize():
     image = photos()[0]
     height, width = image.shape[:2]
     rng = np.random.default_rng(0)
-    batch = to_tensor(image)[None]
+    batch = torch.from_numpy(image.transpose(2, 0, 1).copy())[None]
     for trial in range(40):
         crop_w = int(rng.integers(5, width + 1))
         crop_h = int(rng.integers(5, height + 1))
@@ -139,7 +135,7 @@ def test_each_row_fires_and_signs_on_its_own(op, magnitude):
     image = np.full((4, 4, 3), 100, np.uint8)
     np.random.seed(0)
     outs = [device(dict(img=image)) for _ in range(num)]
-    views = finish_views([to_tensor(o['img'][1]) for o in outs],
+    views = finish_views([o['img'][1] for o in outs],
                          [o[PLAN_KEY] for o in outs])
     values = np.array([int(v[0, 0, 0]) for v in views])
     fired = values != 100
@@ -160,7 +156,7 @@ def test_one_batch_needs_one_chain():
     plans = [first(dict(img=image))[PLAN_KEY],
              second(dict(img=image))[PLAN_KEY]]
     with pytest.raises(ValueError, match='share one JDA chain'):
-        finish_views([to_tensor(image)] * 2, plans)
+        finish_views([torch.from_numpy(image)] * 2, plans)
 
 
 def packed_batch(kind: str, seeds) -> dict:
@@ -217,7 +213,7 @@ def test_cuda_views_equal_cpu_views():
     for seed in range(12):
         np.random.seed(seed)
         out = device(dict(img=photos()[seed % 3]))
-        images.append(to_tensor(out['img'][1]))
+        images.append(out['img'][1])
         plans.append(out[PLAN_KEY])
     on_cpu = finish_views(images, plans)
     on_cuda = finish_views([i.cuda() for i in images], plans)
