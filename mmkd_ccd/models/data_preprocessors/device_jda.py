@@ -251,9 +251,11 @@ def finish_views(images: Sequence[Tensor],
         for row, plan in enumerate(chunk_plans):
             by_size.setdefault(tuple(plan['size']), []).append(row)
         for rows in by_size.values():
-            index = host_to_device(rows, torch.long, padded.device)
-            out = crop_resize_flip(padded[index],
-                                   [chunk_sizes[r] for r in rows],
+            group = padded
+            if len(rows) < len(chunk):
+                group = padded[host_to_device(rows, torch.long,
+                                              padded.device)]
+            out = crop_resize_flip(group, [chunk_sizes[r] for r in rows],
                                    [chunk_plans[r] for r in rows])
             for row, view in zip(rows, out):
                 views[chunk[row]] = view
@@ -293,7 +295,6 @@ def finish_device_views(data: dict) -> dict:
         samples[row].set_metainfo(
             dict(jda_ops=describe_chain(plan['ops'], plan['draws'])))
     return dict(data, inputs=inputs)
-
 
 
 def finish_view_array(image: np.ndarray, plan: dict) -> np.ndarray:
