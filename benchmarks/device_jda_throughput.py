@@ -45,10 +45,10 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from sklearn.datasets import load_sample_image  # noqa: E402
 
 import mmkd_ccd  # noqa: E402,F401
-from mmkd_ccd.datasets.transforms.device_paired_views import \
-    PLAN_KEY  # noqa: E402
-from mmkd_ccd.models.data_preprocessors.device_jda import \
-    finish_views  # noqa: E402
+from mmkd_ccd.datasets.transforms.device_paired_views import (  # noqa: E402
+    PLAN_KEY)
+from mmkd_ccd.models.data_preprocessors.device_jda import (  # noqa: E402
+    MAX_PADDING, finish_views)
 
 #: (height, width) of the benchmark photos: the common ImageNet shapes.
 SIZES = ((427, 640), (375, 500), (500, 375), (333, 500), (500, 333))
@@ -127,15 +127,16 @@ def device_batch(paths: Sequence[str], batch: int) -> tuple:
 
 
 def device_side_rate(images: Sequence[torch.Tensor], plans: Sequence[dict],
-                     device: str, seconds: float) -> float:
+                     device: str, seconds: float,
+                     max_padding: float = MAX_PADDING) -> float:
     """Batches per second of :func:`finish_views` on ``device`` (images
-    already there; at least two timed batches)."""
+    already there; one warm-up and at least one timed batch)."""
     on_device = [image.to(device) for image in images]
     sync = torch.cuda.synchronize if device.startswith('cuda') else (
         lambda: None)
 
     def step(i: int) -> None:
-        finish_views(on_device, plans)
+        finish_views(on_device, plans, max_padding)
         sync()
 
     return timed_rate(step, seconds)
@@ -147,20 +148,24 @@ def main(argv=None) -> List[str]:
                         help='time per row and round (default: 2)')
     parser.add_argument('--rounds', type=int, default=3,
                         help='interleaved rounds of the CPU rows, best '
-                        'kept (default: 3)')
+                        'kept; 0: device rows only (default: 3)')
     parser.add_argument('--batch', type=int, default=256,
                         help='images per device batch (default: 256)')
     parser.add_argument('--devices', nargs='+', default=['cpu', 'cuda'],
                         help='devices of the device-side rows; CUDA is '
                         'skipped with a message when absent')
+    parser.add_argument('--max-padding', type=float, default=MAX_PADDING,
+                        help='padding fraction allowed in a chunk of the '
+                        f'device side (default: {MAX_PADDING})')
     parser.add_argument('--out', help='also write the lines to this file')
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     init_default_scope('mmpretrain')
     lines = [f'{len(SIZES) * 2} real photos, 333-500 x 375-640 px, one '
-             'process, one thread; JDA policy imagenet, p = 0.2; CPU rows: '
-             f'best of {args.rounds} rounds of {args.seconds:g} s']
+             'process, one thread; JDA policy imagenet, p = 0.2' +
+             (f'; CPU rows: best of {args.rounds} rounds of {args.seconds:g}'
+              ' s' if args.rounds else '')]
     with tempfile.TemporaryDirectory() as folder:
         paths = write_photos(folder)
         rates = {name: 0.0 for name in PIPELINES}
@@ -169,10 +174,11 @@ def main(argv=None) -> List[str]:
                 rates[name] = max(rates[name],
                                   pipeline_rate(pipeline, paths,
                                                 args.seconds))
-        plain = rates['plain view']
         for name, rate in rates.items():
-            lines.append(f'{name:45s} {rate:8.1f} images/s  cost '
-                         f'{plain / rate:5.2f}x a plain view')
+            if args.rounds:
+                lines.append(f'{name:45s} {rate:8.1f} images/s  cost '
+                             f'{rates["plain view"] / rate:5.2f}x a plain '
+                             'view')
         images, plans = device_batch(paths, args.batch)
     fired = sum(bool(d) for p in plans for d in p['draws']) / len(plans)
     for device in args.devices:
@@ -180,11 +186,12 @@ def main(argv=None) -> List[str]:
             lines.append(f'device path, device side ({device}): skipped, '
                          'no CUDA device')
             continue
-        rate = device_side_rate(images, plans, device, args.seconds)
+        rate = device_side_rate(images, plans, device, args.seconds,
+                                args.max_padding)
         lines.append(
             f'device path, device side ({device}), batch {args.batch}, '
-            f'{fired:.1f} ops/image: {1000 / rate:9.1f} ms/batch '
-            f'{rate * args.batch:8.1f} images/s')
+            f'{fired:.1f} ops/image, max padding {args.max_padding:g}: '
+            f'{1000 / rate:9.1f} ms/batch {rate * args.batch:8.1f} images/s')
     print('\n'.join(lines))
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -174,6 +174,8 @@ def crop_resize_flip(images: Tensor, sizes: Sequence[Tuple[int, int]],
 
 
 def _check_plans(plans: Sequence[dict]) -> None:
+    """Raise unless all plans share one op chain and channel order (the
+    chain runs op by op over the whole batch)."""
     first = plans[0]
     for row, plan in enumerate(plans):
         if (plan['ops'] != first['ops']
@@ -216,7 +218,8 @@ def run_chain(images: Tensor, sizes: Sequence[Tuple[int, int]],
 
 
 def finish_views(images: Sequence[Tensor],
-                 plans: Sequence[dict]) -> List[Tensor]:
+                 plans: Sequence[dict],
+                 max_padding: float = MAX_PADDING) -> List[Tensor]:
     """Execute the plans of augmented views on the images' device.
 
     Args:
@@ -225,6 +228,9 @@ def finish_views(images: Sequence[Tensor],
         plans (Sequence[dict]): One plan per image, as
             :class:`~mmkd_ccd.datasets.transforms.DevicePairedViews` writes
             them; all with the same ``ops`` and ``channel_order``.
+        max_padding (float): Largest fraction of padding pixels in a chunk
+            of images processed together (fewer, larger chunks launch fewer
+            kernels). Defaults to :data:`MAX_PADDING`.
 
     Returns:
         list[Tensor]: The (3, h, w) uint8 views, same channel order.
@@ -233,7 +239,7 @@ def finish_views(images: Sequence[Tensor],
     to_rgb = plans[0]['channel_order'] == 'bgr'
     sizes = [tuple(image.shape[:2]) for image in images]
     views: List[Optional[Tensor]] = [None] * len(images)
-    for chunk in chunk_by_size(sizes):
+    for chunk in chunk_by_size(sizes, max_padding):
         height = max(sizes[i][0] for i in chunk)
         width = max(sizes[i][1] for i in chunk)
         padded = images[chunk[0]].new_zeros((len(chunk), 3, height, width))

@@ -118,7 +118,7 @@ def apply_luts(images: Tensor, luts: Tensor) -> Tensor:
     """
     num, channels, height, width = images.shape
     flat = luts.to(torch.uint8).view(num * channels, 256)
-    index = images.view(num * channels, height * width).long()
+    index = images.reshape(num * channels, height * width).long()
     return flat.gather(1, index).view(num, channels, height, width)
 
 
@@ -187,7 +187,7 @@ def _sample_nearest(images: Tensor, sizes: Sizes, src_y: Tensor,
               & (src_y < sizes[:, 0, None, None]))
     flat = (src_y.clamp(0, height - 1) * width + src_x.clamp(0, width - 1))
     flat = flat.view(num, 1, height * width).expand(num, channels, -1)
-    picked = images.view(num, channels, -1).gather(2, flat)
+    picked = images.reshape(num, channels, -1).gather(2, flat)
     picked = picked.view(num, channels, height, width)
     return torch.where(inside[:, None], picked, FILL).to(torch.uint8)
 
@@ -246,7 +246,7 @@ def _sample_bicubic_along(images: Tensor, sizes: Sizes, position: Tensor,
     start = start.long() - 1
     ys = torch.arange(height, device=images.device).view(1, height, 1)
     xs = torch.arange(width, device=images.device).view(1, 1, width)
-    source = images.view(num, channels, -1)
+    source = images.reshape(num, channels, -1)
     taps = []
     for k in range(4):
         tap = torch.minimum((start + k).clamp(min=0), side - 1)
