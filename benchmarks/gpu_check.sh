@@ -77,9 +77,12 @@ if [ "$HAS_CUDA" = 1 ]; then
         --rounds 3 --batch 256 --devices cuda
     run 90 "$PY" benchmarks/device_jda_throughput.py --seconds 2 \
         --rounds 0 --batch 96 --devices cuda
-    # Fewer, more padded chunks: fewer kernel launches, more pixels.
-    run 90 "$PY" benchmarks/device_jda_throughput.py --seconds 2 \
-        --rounds 0 --batch 96 --devices cuda --max-padding 0.6
+    # Chunks of same-size images only, and fewer, more padded chunks: more
+    # or fewer kernel launches against fewer or more pixels.
+    for padding in 0 0.6; do
+        run 90 "$PY" benchmarks/device_jda_throughput.py --seconds 2 \
+            --rounds 0 --batch 96 --devices cuda --max-padding "$padding"
+    done
 else
     log "no CUDA device: CPU-side rows only, device side skipped"
     run 200 "$PY" benchmarks/device_jda_throughput.py --seconds 2 \
