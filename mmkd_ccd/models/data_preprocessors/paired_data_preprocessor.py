@@ -8,6 +8,7 @@ from mmpretrain.models.utils import ClsDataPreprocessor
 
 from mmkd_ccd.registry import MODELS
 from mmkd_ccd.structures import flatten_paired_batch, is_paired_batch
+from .device_jda import finish_device_views
 
 
 @MODELS.register_module()
@@ -25,7 +26,10 @@ class PairedDataPreprocessor(ClsDataPreprocessor):
     pairing protocol (:mod:`mmkd_ccd.structures`).
 
     Single-view batches (validation, test) pass through unchanged, so the
-    same preprocessor serves the whole run.
+    same preprocessor serves the whole run. Augmented views that
+    :class:`~mmkd_ccd.datasets.transforms.DevicePairedViews` left to the
+    device (JDA on the model's device) are finished here, on the batch's
+    device, before normalisation.
 
     Args:
         augmented_fraction (float): Fraction of the batch's images that
@@ -55,7 +59,9 @@ class PairedDataPreprocessor(ClsDataPreprocessor):
         if not is_paired_batch(data['inputs']):
             return super().forward(data, training)
         chosen = self.choose_augmented(len(data['inputs'][0]))
-        return super().forward(flatten_paired_batch(data, chosen), training)
+        data = flatten_paired_batch(data, chosen)
+        data = finish_device_views(self.cast_data(data))
+        return super().forward(data, training)
 
     def choose_augmented(self, num_images: int) -> List[int]:
         """Indices (ascending) of the images whose augmented view is kept."""
