@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One prepared GPU check, about 4 minutes on one CUDA GPU (8 at most):
-#   1. JDA on the model's device: benchmarks/device_jda_throughput.py (CPU
-#      side against a plain view; device side on CUDA for batches of 256
-#      and of 96 images, the paper recipe's per-GPU batch);
+#   1. JDA on the model's device: benchmarks/jda_throughput.py (the CPU
+#      rows, and the device side on CUDA for batches of 256 and of 96
+#      images, the paper recipe's per-GPU batch);
 #   2. benchmarks/distill_step.py --device cuda --amp (KD vs CCD+JDA step,
 #      batch 96 at 224 px), so that the device side can be read as a
 #      fraction of a training step;
@@ -73,20 +73,19 @@ torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none")')"
 
 section "1. JDA on the model's device"
 if [ "$HAS_CUDA" = 1 ]; then
-    run 150 "$PY" benchmarks/device_jda_throughput.py --seconds 2 \
-        --rounds 3 --batch 256 --devices cuda
-    run 90 "$PY" benchmarks/device_jda_throughput.py --seconds 2 \
-        --rounds 0 --batch 96 --devices cuda
+    run 150 "$PY" benchmarks/jda_throughput.py --images 300 --batch 256 \
+        --devices cuda
+    run 90 "$PY" benchmarks/jda_throughput.py --images 50 --batch 96 \
+        --devices cuda
     # Chunks of same-size images only, and fewer, more padded chunks: more
     # or fewer kernel launches against fewer or more pixels.
     for padding in 0 0.6; do
-        run 90 "$PY" benchmarks/device_jda_throughput.py --seconds 2 \
-            --rounds 0 --batch 96 --devices cuda --max-padding "$padding"
+        run 90 "$PY" benchmarks/jda_throughput.py --images 50 --batch 96 \
+            --devices cuda --max-padding "$padding"
     done
 else
-    log "no CUDA device: CPU-side rows only, device side skipped"
-    run 200 "$PY" benchmarks/device_jda_throughput.py --seconds 2 \
-        --rounds 3 --batch 8 --devices cuda
+    log "no CUDA device: CPU rows only, device side skipped"
+    run 200 "$PY" benchmarks/jda_throughput.py --images 300 --devices cuda
 fi
 
 section "2. training step, KD vs CCD+JDA, AMP"

@@ -2,10 +2,13 @@
 
 Usage:
     python benchmarks/jda_throughput.py [--images 1000] [--size 224]
+        [--batch 256] [--devices cpu cuda] [--max-padding 0.25]
+        [--out FILE]
 
 Times, in one process on one thread (OpenCV and torch fixed to 1), the
 train pipeline per image file of real photos (scikit-learn's ``china.jpg``
-and ``flower.jpg``, 427x640, written as JPEG files):
+and ``flower.jpg``, written as JPEG files at 427x640 and at four more of
+ImageNet's usual sizes, 333-500 x 375-640):
 
 - *plain view*: LoadImageFromFile + the paper recipe's view pipeline
   (RandomResizedCrop + RandomFlip) + PackInputs, one view;
@@ -18,7 +21,15 @@ and ``flower.jpg``, 427x640, written as JPEG files):
   and random signs, its RGBA-composite rotate), then torchvision
   RandomResizedCrop + RandomHorizontalFlip for each of the two views. Each
   view ends as a uint8 CHW tensor (PILToTensor), as PackInputs gives, so
-  both sides leave normalisation to the batch.
+  both sides leave normalisation to the batch;
+- *device path, CPU side*: the same recipe with JDA on the model's device
+  (``jda_device_train_pipeline``): LoadImageFromFile +
+  DevicePairedViews (the original view; for the augmented view only the
+  draws of the chain, crop and flip) + PackInputs;
+- *device path, device side*: what ``PairedDataPreprocessor`` then does on
+  the batch's device -- the chain on the full images, crop, resize, flip --
+  for a batch of ``--batch`` images made by the row above, on each device of
+  ``--devices`` (CUDA only when present), by wall time per batch.
 
 Every row is printed as images/s -- by the process's CPU time, i.e. per
 core, which stays meaningful when other jobs share the cores, and by wall
@@ -35,7 +46,7 @@ import random
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, NamedTuple
+from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -49,7 +60,11 @@ from sklearn.datasets import load_sample_image  # noqa: E402
 from torchvision import transforms as tv  # noqa: E402
 
 import mmkd_ccd  # noqa: E402,F401
+from mmkd_ccd.datasets.transforms.device_paired_views import (  # noqa: E402
+    PLAN_KEY)
 from mmkd_ccd.datasets.transforms.jda import POLICIES  # noqa: E402
+from mmkd_ccd.models.data_preprocessors.device_jda import (  # noqa: E402
+    MAX_PADDING, finish_views)
 
 JDA_BASE = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',
@@ -153,13 +168,22 @@ def plain_view(size: int) -> Callable[[str], object]:
                                 [dict(type='PackInputs')])
 
 
-def paired_cpu_chain(size: int) -> Callable[[str], object]:
+def _paired(size: int, key: str) -> Callable[[str], object]:
+    """The recipe's train pipeline ``key``, its views cropped to ``size``."""
     cfg = _recipe(size)
-    pipeline = [dict(t) for t in cfg.jda_train_pipeline]
+    pipeline = [dict(t) for t in cfg[key]]
     for transform in pipeline:
-        if transform['type'] == 'PairedViews':
+        if 'view_pipeline' in transform:
             transform['view_pipeline'] = list(cfg.jda_view_pipeline)
     return _mmpretrain_pipeline(pipeline)
+
+
+def paired_cpu_chain(size: int) -> Callable[[str], object]:
+    return _paired(size, 'jda_train_pipeline')
+
+
+def device_cpu_side(size: int) -> Callable[[str], object]:
+    return _paired(size, 'jda_device_train_pipeline')
 
 
 # ---------------------------------------------------------------------------
@@ -175,21 +199,29 @@ class Pipeline(NamedTuple):
 
 
 PLAIN, PAIRED, REFERENCE = 'plain view', 'paired, CPU chain', 'reference style'
+DEVICE_CPU_SIDE = 'device path, CPU side'
 
 PIPELINES: List[Pipeline] = [
     Pipeline(PLAIN, plain_view),
     Pipeline(PAIRED, paired_cpu_chain),
     Pipeline(REFERENCE, reference_style),
+    Pipeline(DEVICE_CPU_SIDE, device_cpu_side),
 ]
+
+#: (height, width) of the photo files: 427x640 and ImageNet's usual shapes.
+SIZES = ((427, 640), (375, 500), (500, 375), (333, 500), (500, 333))
 
 
 def photo_files(folder: str) -> List[str]:
-    """scikit-learn's two 427x640 photos, written as JPEG files."""
+    """scikit-learn's two photos as JPEG files at each of :data:`SIZES`."""
     paths = []
     for name in ('china.jpg', 'flower.jpg'):
-        path = osp.join(folder, name)
-        Image.fromarray(load_sample_image(name)).save(path, quality=95)
-        paths.append(path)
+        photo = Image.fromarray(load_sample_image(name))
+        for height, width in SIZES:
+            path = osp.join(folder, f'{name[:-4]}_{height}x{width}.jpg')
+            photo.resize((width, height), Image.BILINEAR).save(path,
+                                                               quality=95)
+            paths.append(path)
     return paths
 
 
@@ -247,27 +279,67 @@ def time_rows(rows: Dict[str, Pipeline], calls: Dict[str, Callable],
     }
 
 
-def print_table(timings: Dict[str, Timing], baseline: str,
-                plain: str) -> None:
-    """One line per row: images/s by CPU and by wall time, and the CPU
-    figure as a speed ratio (above 1: faster) to ``baseline`` and
-    ``plain``."""
-    print(f'{"pipeline":28s} {"images/s":>9s} {"x reference":>12s} '
-          f'{"x plain view":>13s} {"wall images/s":>14s}')
-    rates = {name: 1 / t.cpu for name, t in timings.items()}
+def device_batch(make: Callable[[str], object], paths: Sequence[str],
+                 batch: int) -> Tuple[List[torch.Tensor], List[dict]]:
+    """The decoded images and plans of ``batch`` samples of the device
+    path's CPU side, as the data preprocessor receives them."""
+    images, plans = [], []
+    for i in range(batch):
+        packed = make(paths[i % len(paths)])
+        images.append(packed['inputs'][1])
+        plans.append(packed['data_samples'].metainfo[PLAN_KEY])
+    return images, plans
+
+
+def time_device_side(images: Sequence[torch.Tensor], plans: Sequence[dict],
+                     device: str, max_padding: float) -> float:
+    """Wall seconds per image of the device side on ``device`` (images
+    already there; one warm-up batch, then the best of two)."""
+    on_device = [image.to(device) for image in images]
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (
+        lambda: None)
+    best = float('inf')
+    for repeat in range(3):
+        start = time.perf_counter()
+        finish_views(on_device, plans, max_padding)
+        sync()
+        if repeat:
+            best = min(best, time.perf_counter() - start)
+    return best / len(images)
+
+
+def table(seconds: Dict[str, float], baseline: str, plain: str,
+          walls: Dict[str, float]) -> List[str]:
+    """One line per row: images/s (from ``seconds`` per image) and as a
+    speed ratio (above 1: faster) to ``baseline`` and ``plain``, and the
+    wall-time images/s of ``walls``."""
+    lines = [f'{"pipeline":44s} {"images/s":>9s} {"x reference":>12s} '
+             f'{"x plain view":>13s} {"wall images/s":>14s}']
+    rates = {name: 1 / t for name, t in seconds.items()}
     for name, rate in rates.items():
-        print(f'{name:28s} {rate:9.1f} {rate / rates[baseline]:12.2f} '
-              f'{rate / rates[plain]:13.2f} {1 / timings[name].wall:14.1f}')
+        lines.append(f'{name:44s} {rate:9.1f} {rate / rates[baseline]:12.2f}'
+                     f' {rate / rates[plain]:13.2f} {1 / walls[name]:14.1f}')
+    return lines
 
 
-def main() -> None:
+def main(argv=None) -> List[str]:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--images', type=int, default=1000,
                         help='images per row (the chain fires at random, '
                         'so its mean cost needs many)')
     parser.add_argument('--size', type=int, default=224,
                         help='RandomResizedCrop size of each view')
-    args = parser.parse_args()
+    parser.add_argument('--batch', type=int, default=256,
+                        help='images per batch of the device side')
+    parser.add_argument('--devices', nargs='*', default=['cpu', 'cuda'],
+                        help='devices of the device-side rows (none: no '
+                        'such row); CUDA is skipped with a message when '
+                        'absent')
+    parser.add_argument('--max-padding', type=float, default=MAX_PADDING,
+                        help='padding fraction allowed in a chunk of the '
+                        f'device side (default: {MAX_PADDING})')
+    parser.add_argument('--out', help='also append the lines to this file')
+    args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
     rows = {row.name: row for row in PIPELINES}
@@ -276,9 +348,28 @@ def main() -> None:
         calls = {row.name: row.make(args.size) for row in PIPELINES}
         time_rows(rows, calls, paths, 8)  # warm-up: imports, caches
         timings = time_rows(rows, calls, paths, args.images)
-    print(f'{args.images} images of 427x640 (china.jpg, flower.jpg) per '
-          f'row, crop {args.size}, 1 thread')
-    print_table(timings, REFERENCE, PLAIN)
+        if args.devices:
+            images, plans = device_batch(calls[DEVICE_CPU_SIDE], paths,
+                                         args.batch)
+    lines = [f'{args.images} images per row of {len(paths)} photo files '
+             f'(china.jpg, flower.jpg at {len(SIZES)} sizes, '
+             f'333-500 x 375-640 px), crop {args.size}, 1 thread; '
+             'images/s by process CPU time, device side by wall time']
+    seconds = {name: t.cpu for name, t in timings.items()}
+    walls = {name: t.wall for name, t in timings.items()}
+    for device in args.devices:
+        name = f'device path, device side ({device}, batch {args.batch})'
+        if device.startswith('cuda') and not torch.cuda.is_available():
+            lines.append(f'{name}: skipped, no CUDA device')
+            continue
+        seconds[name] = walls[name] = time_device_side(
+            images, plans, device, args.max_padding)
+    lines += table(seconds, REFERENCE, PLAIN, walls)
+    print('\n'.join(lines))
+    if args.out:
+        with open(args.out, 'a') as f:
+            f.write('\n'.join(lines) + '\n')
+    return lines
 
 
 if __name__ == '__main__':
