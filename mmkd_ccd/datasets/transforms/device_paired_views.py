@@ -10,7 +10,7 @@ from mmcv.transforms import BaseTransform, Compose, RandomFlip, Resize
 from mmpretrain.datasets.transforms import RandomCrop, RandomResizedCrop
 
 from mmkd_ccd.registry import TRANSFORMS
-from .jda import JDA, OPS, _describe
+from .jda import JDA, OPS, describe_op
 
 #: Results key (and data-sample metainfo key, through ``PackInputs``'
 #: ``meta_keys``) of the plan the device executes.
@@ -47,7 +47,7 @@ def describe_chain(ops: Sequence[Tuple[str, Optional[float]]],
                    draws: Sequence[int]) -> List[str]:
     """The fired ops as :class:`JDA` records them in ``jda_ops``."""
     return [
-        _describe(name, magnitude, sign)
+        describe_op(name, magnitude, sign)
         for (name, magnitude), sign in zip(ops, draws) if sign
     ]
 

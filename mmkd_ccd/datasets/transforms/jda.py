@@ -124,7 +124,9 @@ def _parse_op(index: int, op_cfg: object) -> Tuple[str, Optional[float]]:
     return name, magnitude
 
 
-def _describe(name: str, magnitude: Optional[float], sign: int) -> str:
+def describe_op(name: str, magnitude: Optional[float], sign: int) -> str:
+    """How a fired op is recorded in ``jda_ops``: ``'equalize'``, or the
+    magnitude with its sign, e.g. ``'shear_x(-0.166667)'``."""
     if magnitude is None:
         return name
     return f'{name}({sign * magnitude:g})'
@@ -248,7 +250,7 @@ class JDA(BaseTransform):
             steps.append((name, magnitude, sign))
             self._after_op(results, name, magnitude, sign, img.shape[:2])
         results['img'] = run_chain(img, steps, self.channel_order)
-        results['jda_ops'] = [_describe(*step) for step in steps]
+        results['jda_ops'] = [describe_op(*step) for step in steps]
         return results
 
     def _after_op(self, results: dict, name: str, magnitude: Optional[float],

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from mmkd_ccd.datasets.transforms.device_paired_views import (PLAN_KEY,
                                                              describe_chain)
-from mmkd_ccd.structures import AUGMENTED
+from mmkd_ccd.structures import AUGMENTED, PAIR_INDEX_KEY, VIEW_KEY
 from .device_jda_ops import apply_device_op, host_to_device
 
 #: A chunk of images padded to a common size may hold at most this fraction
@@ -286,11 +286,21 @@ def finish_device_views(data: dict) -> dict:
         dict: ``data`` with the finished views in ``inputs``.
     """
     samples = data['data_samples']
-    rows = [
-        row for row, sample in enumerate(samples)
-        if sample.metainfo.get('view') == AUGMENTED
-        and PLAN_KEY in sample.metainfo
-    ]
+    rows = []
+    for row, sample in enumerate(samples):
+        if sample.metainfo.get(VIEW_KEY) != AUGMENTED:
+            continue
+        if PLAN_KEY in sample.metainfo:
+            rows.append(row)
+            continue
+        original = data['inputs'][sample.metainfo[PAIR_INDEX_KEY]]
+        if data['inputs'][row].shape != original.shape:
+            raise ValueError(
+                f'the augmented view of image {sample.metainfo[PAIR_INDEX_KEY]}'
+                f' has shape {tuple(data["inputs"][row].shape)}, its original '
+                f'view {tuple(original.shape)}, and it carries no '
+                f'{PLAN_KEY!r} plan: with DevicePairedViews in the pipeline, '
+                f"PackInputs must list {PLAN_KEY!r} in meta_keys")
     if not rows:
         return data
     plans = [samples[row].metainfo[PLAN_KEY] for row in rows]

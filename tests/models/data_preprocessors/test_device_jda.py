@@ -159,12 +159,12 @@ def test_one_batch_needs_one_chain():
         finish_views([torch.from_numpy(image)] * 2, plans)
 
 
-def packed_batch(kind: str, seeds) -> dict:
+def packed_batch(kind: str, seeds,
+                 meta_keys=('sample_idx', 'jda_ops', PLAN_KEY)) -> dict:
     """A collated batch of photos through ``kind`` + PackInputs."""
     pipeline = Compose([
         paired(kind, RRC_FLIP, prob=0.5),
-        dict(type='mmpretrain.PackInputs',
-             meta_keys=('sample_idx', 'jda_ops', PLAN_KEY)),
+        dict(type='mmpretrain.PackInputs', meta_keys=meta_keys),
     ])
     items = []
     for seed in seeds:
@@ -204,6 +204,13 @@ def test_preprocessor_finishes_only_the_chosen_augmented_views():
         packed_batch('DevicePairedViews', range(6)), True)
     assert out['inputs'].shape == (9, 3, 48, 48)
     assert [s.view for s in out['data_samples']].count(AUGMENTED) == 3
+
+
+def test_plan_dropped_by_pack_inputs_is_named():
+    batch = packed_batch('DevicePairedViews', range(2),
+                         meta_keys=('sample_idx', 'jda_ops'))
+    with pytest.raises(ValueError, match="list 'device_jda' in meta_keys"):
+        preprocessor()(batch, True)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
