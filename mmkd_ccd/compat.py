@@ -48,6 +48,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import inspect
 import os
 import os.path as osp
 import pickle
@@ -918,14 +919,18 @@ def default_classifier_data_preprocessor() -> None:
     from mmpretrain.models import ImageClassifier
 
     original = ImageClassifier.__init__
+    signature = inspect.signature(original)
 
     @functools.wraps(original)
-    def __init__(self, *args, data_preprocessor=None, **kwargs) -> None:
-        if data_preprocessor is None or isinstance(data_preprocessor, dict):
-            data_preprocessor = dict(data_preprocessor or {})
-            data_preprocessor.setdefault('type',
-                                         'mmpretrain.ClsDataPreprocessor')
-        original(self, *args, data_preprocessor=data_preprocessor, **kwargs)
+    def __init__(self, *args, **kwargs) -> None:
+        # MMRazor's SearchableImageClassifier passes it by position.
+        bound = signature.bind(self, *args, **kwargs)
+        given = bound.arguments.get('data_preprocessor')
+        if given is None or isinstance(given, dict):
+            bound.arguments['data_preprocessor'] = dict(
+                given or {}, type=(given or {}).get(
+                    'type', 'mmpretrain.ClsDataPreprocessor'))
+        original(*bound.args, **bound.kwargs)
 
     ImageClassifier.__init__ = __init__
 

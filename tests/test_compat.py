@@ -501,16 +501,24 @@ def test_inline_classifier_builds_under_the_mmrazor_scope():
                                    mean=[1.0, 2.0, 3.0], std=[1, 1, 1])))
     assert type(model.data_preprocessor) is ClsDataPreprocessor
     assert given.data_preprocessor.mean.flatten().tolist() == [1.0, 2.0, 3.0]
+    # By position, as MMRazor's SearchableImageClassifier passes it.
+    cfg = tiny_classifier()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        positional = ImageClassifier(
+            cfg['backbone'], cfg['neck'], cfg['head'], None, None,
+            dict(mean=[4.0, 5.0, 6.0], std=[1, 1, 1]))
+    assert positional.data_preprocessor.mean.flatten().tolist() == [4, 5, 6]
 
 
 def test_mmrazor_deit_head_reads_mmpretrain_deit():
-    from mmengine.registry import MODELS
+    from mmengine.registry import MODELS, DefaultScope
     from mmrazor.models.architectures.heads.deit_head import DeiTClsHead
-    backbone = MODELS.build(dict(
-        type='mmpretrain.DistilledVisionTransformer', arch='deit-tiny',
-        img_size=32, patch_size=16))
-    head = MODELS.build(dict(type='mmrazor.DeiTClsHead', num_classes=5,
-                             in_channels=192))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        backbone = MODELS.build(dict(
+            type='DistilledVisionTransformer', arch='deit-tiny',
+            img_size=32, patch_size=16))
+        head = MODELS.build(dict(type='mmrazor.DeiTClsHead', num_classes=5,
+                                 in_channels=192))
     feats = backbone(torch.randn(2, 3, 32, 32))
     assert len(feats[-1]) == 2  # (cls_token, dist_token), not mmcls's three
     with pytest.raises(ValueError, match='not enough values to unpack'):
@@ -533,6 +541,7 @@ def test_universal_visualizer_draws_mmcls_datasamples(tmp_path):
 
 
 def test_crd_dataset_indexes_classes_of_different_sizes(tmp_path):
+    from mmengine.registry import DefaultScope
     from mmrazor.datasets import crd_dataset_wrapper
     from mmrazor.registry import DATASETS
 
@@ -544,13 +553,14 @@ def test_crd_dataset_indexes_classes_of_different_sizes(tmp_path):
                             data_root=str(tmp_path), data_prefix='train',
                             pipeline=[]))
     patched = crd_dataset_wrapper.np
-    try:
-        crd_dataset_wrapper.np = np  # upstream
-        with pytest.raises(ValueError, match='inhomogeneous'):
-            DATASETS.build(cfg)
-    finally:
-        crd_dataset_wrapper.np = patched
-    dataset = DATASETS.build(cfg)
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        try:
+            crd_dataset_wrapper.np = np  # upstream
+            with pytest.raises(ValueError, match='inhomogeneous'):
+                DATASETS.build(cfg)
+        finally:
+            crd_dataset_wrapper.np = patched
+        dataset = DATASETS.build(cfg)
     assert [len(p) for p in dataset.cls_positive] == [4, 4, 2]
     assert [len(n) for n in dataset.cls_negative] == [6, 6, 8]
     contrast = dataset[9]['contrast_sample_idxs']  # an image of class 2
