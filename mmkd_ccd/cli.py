@@ -118,8 +118,10 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any],
         if top in RUNNER_KEYS or top in TOOL_KEYS:
             continue
         if top not in cfg:
+            # a misspelling, or a nested key given without its parents
             close = difflib.get_close_matches(
                 top, sorted(set(cfg) | RUNNER_KEYS | TOOL_KEYS), n=3)
+            close += _paths_to(cfg._cfg_dict, top, None)[:3]
             raise ConfigKeyError(
                 f'{given}: {config} has no key {top!r} and '
                 'nothing reads it'

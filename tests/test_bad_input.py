@@ -329,6 +329,15 @@ def test_misspelled_cfg_option_is_named_with_the_likely_key():
     assert 'randomnes.seed=0' in message
 
 
+def test_cfg_option_without_its_parents_names_the_full_key(tmp_path):
+    config = tmp_path / 'no_variable.py'
+    config.write_text("model = dict(teacher_ckpt='teacher.pth')\n")
+    message = raised(cli.ConfigKeyError, train_config, str(config),
+                     '--cfg-options', 'teacher_ckpt=/data/teacher.pth')
+    assert "no key 'teacher_ckpt'" in message
+    assert 'model.teacher_ckpt' in message
+
+
 def test_cfg_option_of_a_config_variable_names_the_key_to_set():
     message = raised(cli.ConfigKeyError, train_config, FULL_KD,
                      '--cfg-options', 'teacher_ckpt=/data/teacher.pth')
