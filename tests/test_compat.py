@@ -3,15 +3,23 @@ fresh interpreter), and fixed with it (in this one, where conftest imported
 mmkd_ccd)."""
 import os.path as osp
 import pickle
+import re
+import shutil
 import subprocess
 import sys
 
+from typing import Any
+
+import cv2
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.utils import is_installed
 
 from mmkd_ccd import compat
 
@@ -45,7 +53,7 @@ def test_mmrazor_models_import_fixed_and_quantization_fails_loudly():
         helpers._get_conv_configs([])
 
 
-# 2. mmengine checkpoints under torch >= 2.6 --------------------------------
+# 2. checkpoints: safe unpickler, trust policy, named errors --------------
 def mmengine_like_checkpoint(path: str) -> None:
     buffer = HistoryBuffer()
     buffer.update(1.5)
@@ -56,8 +64,11 @@ def mmengine_like_checkpoint(path: str) -> None:
 def test_mmengine_checkpoint_refused_by_default_torch_load(tmp_path):
     path = str(tmp_path / 'ckpt.pth')
     mmengine_like_checkpoint(path)
-    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
-        torch.load(path)
+    # Upstream, in a fresh interpreter: torch's refusal, without the file.
+    proc = run_python(f'import torch; torch.load({path!r})')
+    assert 'Unsupported global: GLOBAL mmengine.logging.history_buffer' \
+        in proc.stdout, proc.stdout[-2000:]
+    assert path not in proc.stdout
     # Why allow-listing cannot fix it: with HistoryBuffer allowed, its
     # pickled methods need builtins.getattr, which must stay forbidden.
     # (A fresh interpreter: torch's allow-list is process-global.)
@@ -74,8 +85,13 @@ def test_mmengine_checkpoint_refused_by_default_torch_load(tmp_path):
 def test_untrusted_checkpoint_refused_with_advice(tmp_path):
     path = str(tmp_path / 'untrusted.pth')
     mmengine_like_checkpoint(path)
-    with pytest.raises(pickle.UnpicklingError, match='trust_checkpoint'):
+    with pytest.raises(compat.UntrustedCheckpointError) as error:
         _load_checkpoint(path)
+    message = str(error.value)
+    assert path in message and 'HistoryBuffer' in message
+    assert 'trusted_checkpoints' in message and 'trust_checkpoint' in message
+    # Still what code catching torch's refusal expects.
+    assert isinstance(error.value, pickle.UnpicklingError)
 
 
 def test_named_checkpoint_loads(tmp_path):
@@ -87,18 +103,131 @@ def test_named_checkpoint_loads(tmp_path):
     compat.trust_checkpoints_named_by(cfg)
     loaded = _load_checkpoint(path)
     assert loaded['message_hub']['log_scalars']['train/loss'].current() == 1.5
-    with pytest.raises(pickle.UnpicklingError):
+    assert 'message_hub' in torch.load(path)  # a plain torch.load too
+    with pytest.raises(compat.UntrustedCheckpointError):
         _load_checkpoint(other)
 
 
-def test_auto_resume_trusts_the_work_dir(tmp_path):
+def test_trusted_checkpoints_key_and_teacher_ckpt(tmp_path):
+    paths = [str(tmp_path / f'{name}.pth') for name in ('init', 'teacher')]
+    for path in paths:
+        mmengine_like_checkpoint(path)
+    compat.trust_checkpoints_named_by(Config(dict(
+        trusted_checkpoints=[paths[0]], model=dict(teacher_ckpt=paths[1]))))
+    assert all('message_hub' in _load_checkpoint(path) for path in paths)
+    with pytest.raises(TypeError, match='trusted_checkpoints'):
+        compat.trust_checkpoints_named_by(
+            Config(dict(trusted_checkpoints=paths[0])))
+
+
+def test_bare_resume_trusts_only_the_file_last_checkpoint_names(tmp_path):
     work_dir = tmp_path / 'work'
     work_dir.mkdir()
-    path = str(work_dir / 'epoch_3.pth')
-    mmengine_like_checkpoint(path)
+    named, planted = str(work_dir / 'epoch_2.pth'), str(work_dir / 'e1.pth')
+    for path in (named, planted):
+        mmengine_like_checkpoint(path)
+    (work_dir / 'last_checkpoint').write_text(named)
+    assert compat.last_checkpoint_of(str(work_dir)) == named
     compat.trust_checkpoints_named_by(
         Config(dict(resume=True, load_from=None, work_dir=str(work_dir))))
-    assert 'state_dict' in _load_checkpoint(path)
+    assert 'message_hub' in _load_checkpoint(named)
+    with pytest.raises(compat.UntrustedCheckpointError, match='e1.pth'):
+        _load_checkpoint(planted)
+
+
+def test_a_folder_is_never_trusted_as_a_whole(tmp_path):
+    with pytest.raises(IsADirectoryError, match=str(tmp_path)):
+        compat.trust_checkpoint(str(tmp_path))
+
+
+def test_a_link_to_a_trusted_file_is_that_file(tmp_path):
+    path = tmp_path / 'real.pth'
+    mmengine_like_checkpoint(str(path))
+    link = tmp_path / 'link.pth'
+    link.symlink_to(path)
+    compat.trust_checkpoint(str(link))
+    assert compat.is_trusted(str(path))
+    assert 'message_hub' in _load_checkpoint(str(path))
+
+
+def broken_checkpoints(folder) -> dict:
+    """Files that are not checkpoints, by what is wrong with them."""
+    good = folder / 'good.pth'
+    torch.save({'state_dict': {'w': torch.ones(64)}}, good)
+    data = good.read_bytes()
+    files = {'empty': b'', 'random': bytes(range(256)) * 4,
+             'truncated': data[:len(data) // 2], 'text': b'not a checkpoint'}
+    for name, content in files.items():
+        (folder / f'{name}.pth').write_bytes(content)
+    return {name: str(folder / f'{name}.pth') for name in files}
+
+
+def test_broken_checkpoints_are_named(tmp_path):
+    for kind, path in broken_checkpoints(tmp_path).items():
+        compat.trust_checkpoint(path)  # even fully unpickled, a named error
+        with pytest.raises(compat.CheckpointReadError) as error:
+            _load_checkpoint(path)
+        assert path in str(error.value), kind
+    assert 'empty (0 bytes)' in str(
+        pytest.raises(compat.CheckpointReadError, compat.load_checkpoint_file,
+                      str(tmp_path / 'empty.pth')).value)
+
+
+def test_broken_untrusted_checkpoints_are_named(tmp_path):
+    for kind, path in broken_checkpoints(tmp_path).items():
+        # Untrusted, the safe unpickler's refusal is all that can be said.
+        with pytest.raises(compat.CheckpointError) as error:
+            _load_checkpoint(path)
+        assert path in str(error.value), kind
+
+
+def test_payload_runs_only_when_trusted(tmp_path):
+    from tests.tools.payloads import save_with_payload
+    marker = tmp_path / 'marker'
+    path = save_with_payload({'state_dict': {}}, tmp_path / 'evil.pth',
+                             marker)
+    with pytest.raises(compat.UntrustedCheckpointError,
+                       match='mkdir|makedirs'):
+        _load_checkpoint(path)
+    assert not marker.exists()
+    compat.trust_checkpoint(path)
+    _load_checkpoint(path)
+    assert marker.exists()
+
+
+def test_url_checkpoints_follow_the_same_policy(tmp_path, monkeypatch):
+    from tests.tools.payloads import save_with_payload, serve_folder
+    served = tmp_path / 'served'
+    served.mkdir()
+    markers = {name: tmp_path / f'marker_{name}'
+               for name in ('upstream', 'unnamed', 'zoo', 'named')}
+    for name, marker in markers.items():
+        save_with_payload({'state_dict': {}}, served / f'{name}.pth', marker)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    with serve_folder(served) as base:
+        # Upstream: mmengine unpickles a downloaded file fully, unasked.
+        proc = run_python(
+            'from mmengine.runner.checkpoint import _load_checkpoint; '
+            f'_load_checkpoint({base + "/upstream.pth"!r})',
+            dict(TORCH_HOME=str(tmp_path / 'torch_home_upstream')))
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        assert markers['upstream'].exists()
+
+        with pytest.raises(compat.UntrustedCheckpointError) as error:
+            _load_checkpoint(base + '/unnamed.pth')
+        assert base + '/unnamed.pth' in str(error.value)
+        assert not markers['unnamed'].exists()
+        # torchvision:// (and open-mmlab://, mmcls://) end up at a URL too.
+        from mmengine.runner import checkpoint
+        monkeypatch.setattr(checkpoint, 'get_torchvision_models',
+                            lambda: dict(zoo=base + '/zoo.pth'))
+        with pytest.raises(compat.UntrustedCheckpointError):
+            _load_checkpoint('torchvision://zoo')
+        assert not markers['zoo'].exists()
+
+        compat.trust_checkpoint(base + '/named.pth')
+        assert 'state_dict' in _load_checkpoint(base + '/named.pth')
+        assert markers['named'].exists()
 
 
 def test_plain_data_meta_needs_no_trust(tmp_path):
@@ -107,6 +236,44 @@ def test_plain_data_meta_needs_no_trust(tmp_path):
                 'meta': {'mean': np.array([1.0, 2.0]), 'epoch': np.int64(3)}},
                path)
     assert _load_checkpoint(path)['meta']['epoch'] == 3
+
+
+class ToyModel(BaseModel):
+    """One weight; ``loss`` mode returns its square."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        return dict(loss=(self.weight * inputs.mean()) ** 2)
+
+
+def test_what_the_runner_saves_is_trusted_and_plain_torch_load_reads_it(
+        tmp_path):
+    from torch.utils.data import DataLoader
+    work_dir = str(tmp_path / 'work')
+    runner = Runner(
+        model=ToyModel(), work_dir=work_dir,
+        experiment_name=f'trust_on_save_{id(tmp_path)}',
+        train_dataloader=DataLoader([dict(inputs=torch.ones(2))] * 4,
+                                    batch_size=2),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
+                                           interval=1)))
+    runner.train()
+    saved = osp.join(work_dir, 'epoch_1.pth')
+    # What MMRazor's own tests do after a run, refused by torch >= 2.6:
+    assert torch.load(saved)['meta']['epoch'] == 1
+    copy = str(tmp_path / 'copy.pth')
+    shutil.copy(saved, copy)
+    with pytest.raises(pickle.UnpicklingError) as error:
+        torch.load(copy)
+    assert isinstance(error.value, compat.UntrustedCheckpointError)
+    assert copy in str(error.value)
+    # Explicit arguments are torch's own business.
+    assert torch.load(copy, weights_only=False)['meta']['epoch'] == 1
 
 
 # 3. torchrun on CPU ---------------------------------------------------------
@@ -148,7 +315,8 @@ def test_teacher_checkpoint_must_match(tmp_path):
     torch.save({'state_dict': {'fc.weight': torch.zeros(5, 8)}}, wrong)
     # Upstream behaviour: mmengine's non-strict load only warns.
     load_checkpoint(torch.nn.Linear(8, 5), wrong)
-    with pytest.raises(ValueError, match='wrong_teacher.pth does not match'):
+    with pytest.raises(compat.CheckpointMismatchError,
+                       match='wrong_teacher.pth does not fit'):
         algorithm(dict(loss_ccd=dict(type='CCDLoss')), teacher_ckpt=wrong)
 
     from mmengine.registry import MODELS
@@ -184,6 +352,7 @@ def test_rewrite_mmcls_references():
                      dict(type='mmcls.LoadImageFromFile')],
         'rec': dict(source='mmcls.models.heads.ClsHead._get_loss'),
         'arch': dict(cfg_path='mmcls::resnet/resnet18_8xb32_in1k.py'),
+        'renamed': 'mmcls::deit/deit-base_pt-16xb64_in1k.py',
         'other': 'mmclsx', 'mmcls': 1,
     }
     compat.rewrite_mmcls_references(cfg)
@@ -192,6 +361,7 @@ def test_rewrite_mmcls_references():
         'mmpretrain.PackInputs', 'mmpretrain.LoadImageFromFile']
     assert cfg['rec']['source'] == 'mmpretrain.models.heads.ClsHead._get_loss'
     assert cfg['arch']['cfg_path'] == 'mmpretrain::resnet/resnet18_8xb32_in1k.py'
+    assert cfg['renamed'] == 'mmpretrain::deit/deit-base_16xb64_in1k.py'
     assert cfg['other'] == 'mmclsx' and cfg['mmcls'] == 1
 
 
@@ -226,3 +396,250 @@ def test_mmrazor_shipped_configs_train_on_mmpretrain(tmp_path, path, loss):
     assert all(torch.isfinite(v).all() for v in losses.values())
     assert osp.basename(type(model.student).__module__).startswith(
         'mmpretrain')
+
+
+def test_mmcls_modules_keep_placeholders_upstream():
+    proc = run_python('from mmrazor.datasets.transforms import '
+                      'PackCRDClsInputs; PackCRDClsInputs()')
+    assert proc.returncode != 0
+    assert '`mmcls` is not installed properly' in proc.stdout
+
+
+def test_mmcls_imports_are_mmpretrain():
+    import mmcls.models.losses.cross_entropy_loss as losses
+    import mmpretrain
+    from mmcls.datasets.transforms.formatting import PackClsInputs, to_tensor
+    from mmcls.structures import ClsDataSample
+    from mmcls.visualization import ClsVisualizer
+    assert ClsDataSample is mmpretrain.structures.DataSample
+    assert PackClsInputs is mmpretrain.datasets.PackInputs
+    assert ClsVisualizer is mmpretrain.visualization.UniversalVisualizer
+    assert to_tensor is mmpretrain.datasets.transforms.formatting.to_tensor
+    assert losses.soft_cross_entropy is (
+        mmpretrain.models.losses.cross_entropy_loss.soft_cross_entropy)
+    with pytest.raises(ImportError):
+        import mmcls.no_such_module  # noqa: F401
+    # mmengine still sees no mmcls package (no config lookups into it).
+    from mmengine.utils import is_installed
+    assert not is_installed('mmcls')
+
+
+def test_kd_soft_ce_loss_works_and_matches_hand_computation():
+    from mmrazor.models.losses import KDSoftCELoss
+    student = torch.tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    teacher = torch.tensor([[2.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
+    tau = 2.0
+    expected = -(torch.softmax(teacher / tau, 1) *
+                 torch.log_softmax(student / tau, 1)).sum(1).mean() * tau**2
+    loss = KDSoftCELoss(tau=tau, reduction='mean')(student, teacher)
+    torch.testing.assert_close(loss, expected)
+
+
+def test_crd_packer_packs_with_mmpretrain():
+    from mmpretrain.structures import DataSample
+    from mmrazor.datasets.transforms import PackCRDClsInputs
+    packed = PackCRDClsInputs()(dict(
+        img=np.zeros((4, 5, 3), np.uint8), gt_label=2, sample_idx=7,
+        contrast_sample_idxs=np.array([7, 1, 3])))
+    assert packed['inputs'].shape == (3, 4, 5)
+    sample = packed['data_samples']
+    assert isinstance(sample, DataSample)
+    assert sample.gt_label.tolist() == [2]
+    assert sample.contrast_sample_idxs.tolist() == [7, 1, 3]
+
+
+def test_mmcls_cfg_path_models_build_from_python():
+    """MMRazor builds ``cfg_path`` models through mmengine.hub, also for
+    dicts that never went through a config file."""
+    from mmengine.hub import get_config
+    from mmpretrain.models import ImageClassifier
+    from mmrazor.registry import MODELS
+    cfg = get_config('mmcls::resnet/resnet18_8xb16_cifar10.py')
+    assert cfg.model.backbone.type == 'ResNet_CIFAR'
+    model = MODELS.build(dict(
+        cfg_path='mmcls::resnet/resnet18_8xb16_cifar10.py', pretrained=False))
+    assert isinstance(model, ImageClassifier)
+    assert model.head.fc.out_features == 10
+
+
+def test_mmcls_scope_finds_mmpretrain_registries():
+    from mmengine.registry import MODELS, DefaultScope
+    from mmpretrain.models import ClsDataPreprocessor
+    from mmpretrain.datasets import PackInputs
+    from mmrazor.registry import TRANSFORMS
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        built = MODELS.build(dict(type='mmcls.ClsDataPreprocessor'))
+        packers = [TRANSFORMS.build(dict(type=name, **scope)) for name, scope
+                   in [('PackClsInputs', dict(_scope_='mmcls')),
+                       ('mmcls.PackClsInputs', {}),
+                       ('PackClsInputs', dict(_scope_='mmpretrain'))]]
+    assert type(built) is ClsDataPreprocessor
+    assert all(type(packer) is PackInputs for packer in packers)
+
+
+def tiny_classifier(**kwargs) -> dict:
+    return dict(type='mmpretrain.ImageClassifier',
+                backbone=dict(type='mmpretrain.ResNet_CIFAR', depth=18,
+                              stem_channels=4, base_channels=4),
+                neck=dict(type='mmpretrain.GlobalAveragePooling'),
+                head=dict(type='mmpretrain.LinearClsHead', num_classes=3,
+                          in_channels=32), **kwargs)
+
+
+def test_inline_classifier_builds_under_the_mmrazor_scope():
+    from mmengine.registry import MODELS, DefaultScope
+    from mmpretrain.models import ClsDataPreprocessor, ImageClassifier
+    original = ImageClassifier.__init__.__wrapped__
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        with pytest.raises(KeyError, match='ClsDataPreprocessor is not in '
+                           'the mmrazor::model registry'):
+            original(ImageClassifier.__new__(ImageClassifier),
+                     backbone=tiny_classifier()['backbone'])
+        model = MODELS.build(tiny_classifier())
+        given = MODELS.build(tiny_classifier(
+            data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
+                                   mean=[1.0, 2.0, 3.0], std=[1, 1, 1])))
+    assert type(model.data_preprocessor) is ClsDataPreprocessor
+    assert given.data_preprocessor.mean.flatten().tolist() == [1.0, 2.0, 3.0]
+    # By position, as MMRazor's SearchableImageClassifier passes it.
+    cfg = tiny_classifier()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        positional = ImageClassifier(
+            cfg['backbone'], cfg['neck'], cfg['head'], None, None,
+            dict(mean=[4.0, 5.0, 6.0], std=[1, 1, 1]))
+    assert positional.data_preprocessor.mean.flatten().tolist() == [4, 5, 6]
+
+
+def test_mmrazor_deit_head_reads_mmpretrain_deit():
+    from mmengine.registry import MODELS, DefaultScope
+    from mmrazor.models.architectures.heads.deit_head import DeiTClsHead
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        backbone = MODELS.build(dict(
+            type='DistilledVisionTransformer', arch='deit-tiny',
+            img_size=32, patch_size=16))
+        head = MODELS.build(dict(type='mmrazor.DeiTClsHead', num_classes=5,
+                                 in_channels=192))
+    feats = backbone(torch.randn(2, 3, 32, 32))
+    assert len(feats[-1]) == 2  # (cls_token, dist_token), not mmcls's three
+    with pytest.raises(ValueError, match='not enough values to unpack'):
+        DeiTClsHead.pre_logits.__wrapped__(head, feats)
+    scores = head(feats)
+    assert scores.shape == (2, 5)
+    cls_token = feats[-1][0]
+    torch.testing.assert_close(scores, head.layers.head(cls_token))
+
+
+def test_universal_visualizer_draws_mmcls_datasamples(tmp_path):
+    from mmpretrain.visualization import UniversalVisualizer
+    image = np.random.default_rng(0).integers(0, 256, (20, 30, 3), np.uint8)
+    out_file = str(tmp_path / 'drawn.png')
+    visualizer = UniversalVisualizer(name=f'compat_{id(tmp_path)}')
+    visualizer.add_datasample('features', image, draw_gt=False,
+                              draw_pred=False, out_file=out_file)
+    saved = cv2.imread(out_file)
+    np.testing.assert_array_equal(saved[..., ::-1], image)
+
+
+def test_crd_dataset_indexes_classes_of_different_sizes(tmp_path):
+    from mmengine.registry import DefaultScope
+    from mmrazor.datasets import crd_dataset_wrapper
+    from mmrazor.registry import DATASETS
+
+    from mmkd_ccd.datasets import toy_data
+    samples = toy_data.make_shapes(3, 4, size=8)[:-2]  # class sizes 4, 4, 2
+    toy_data.write_custom_dataset(str(tmp_path), {'train': samples})
+    cfg = dict(type='CRDDataset', neg_num=2, percent=1.0,
+               dataset=dict(type='mmpretrain.CustomDataset',
+                            data_root=str(tmp_path), data_prefix='train',
+                            pipeline=[]))
+    patched = crd_dataset_wrapper.np
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        try:
+            crd_dataset_wrapper.np = np  # upstream
+            with pytest.raises(ValueError, match='inhomogeneous'):
+                DATASETS.build(cfg)
+        finally:
+            crd_dataset_wrapper.np = patched
+        dataset = DATASETS.build(cfg)
+    assert [len(p) for p in dataset.cls_positive] == [4, 4, 2]
+    assert [len(n) for n in dataset.cls_negative] == [6, 6, 8]
+    contrast = dataset[9]['contrast_sample_idxs']  # an image of class 2
+    assert contrast[0] == 9 and set(contrast[1:]) <= set(range(8))
+
+
+MMRAZOR_CONFIGS = osp.join(osp.dirname(__import__('mmrazor').__file__),
+                           '.mim', 'configs', 'distill', 'mmcls')
+
+
+def mmrazor_distill_configs() -> list:
+    import glob
+    return sorted(osp.relpath(path, MMRAZOR_CONFIGS) for path in glob.glob(
+        osp.join(MMRAZOR_CONFIGS, '**', '*.py'), recursive=True))
+
+
+def without_downloads(cfg: Any) -> Any:
+    """``cfg`` with every teacher checkpoint and pretrained flag removed: no
+    network here."""
+    if isinstance(cfg, dict):
+        cfg.pop('ckpt_path', None)  # DataFreeDistillation's teachers
+        for key in list(cfg):
+            if key == 'teacher_ckpt':
+                cfg[key] = None
+            elif key == 'pretrained' and cfg[key] is True:
+                cfg[key] = False
+            else:
+                without_downloads(cfg[key])
+    elif isinstance(cfg, list):
+        for item in cfg:
+            without_downloads(item)
+    return cfg
+
+
+def test_all_twenty_mmrazor_distill_configs_are_found():
+    assert len(mmrazor_distill_configs()) == 20
+
+
+@pytest.mark.parametrize('name', mmrazor_distill_configs())
+def test_mmrazor_distill_config_loads_and_builds(name):
+    from mmcv.transforms import Compose
+    from mmengine.registry import MODELS, DefaultScope
+    cfg = Config.fromfile(osp.join(MMRAZOR_CONFIGS, name))
+    # No mmcls scope, type or config path is left (MMRazor's own paths,
+    # e.g. 'mmrazor::vanilla/mmcls/...', stay).
+    assert not re.search(r"""['"]mmcls[.:'"]""", cfg.pretty_text)
+    dataset = cfg.train_dataloader.dataset
+    while 'pipeline' not in dataset:  # e.g. inside CRD's dataset wrapper
+        dataset = dataset.dataset
+    # A datasets-only base (CRD's) has no scope of its own: mmpretrain's.
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmpretrain')):
+        pipeline = Compose(dataset.pipeline)
+        assert len(pipeline.transforms) == len(dataset.pipeline)
+        if 'model' not in cfg:
+            return
+        model_cfg = without_downloads(cfg.model)
+        if name.startswith('deit/') and not is_installed('timm'):
+            # DeiT's teacher is timm's RegNetY-160, outside this stack.
+            with pytest.raises(ImportError, match='timm'):
+                MODELS.build(model_cfg)
+            student = MODELS.build(model_cfg.architecture)
+            assert type(student.head).__name__ == 'DeiTClsHead'
+            return
+        model = MODELS.build(model_cfg)
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+# 6. image loading errors name the file ---------------------------------------
+def test_image_that_fails_to_load_is_named(tmp_path):
+    from mmcv.transforms import LoadImageFromFile
+    empty = tmp_path / 'empty.png'
+    empty.write_bytes(b'')
+    results = dict(img_path=str(empty))
+    # mmcv 2.1.0: OpenCV's assertion, without the path.
+    with pytest.raises(cv2.error, match=re.escape('!buf.empty()')) as error:
+        LoadImageFromFile.transform.__wrapped__(LoadImageFromFile(), results)
+    assert str(empty) not in str(error.value)
+    with pytest.raises(OSError, match=re.escape(f'{empty}: the file is '
+                                                'empty (0 bytes)')):
+        LoadImageFromFile()(results)
+    assert LoadImageFromFile(ignore_empty=True)(results) is None

@@ -25,6 +25,10 @@ model = dict(
         distill_losses=dict(
             loss_dense_ccd=dict(num_classes=_base_.tiny_coco_num_classes))))
 
+# teacher and student start at random on purpose: tools/train.py refuses a
+# random teacher unless told
+allow_random_teacher = True
+
 # the tiny resize and flip, then the paired views and their packing
 tiny_paired_train_pipeline = (
     _base_.tiny_coco_train_pipeline[:-1] + _base_.paired_views_steps)

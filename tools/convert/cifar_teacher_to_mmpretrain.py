@@ -55,7 +55,6 @@ parameters).
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 from collections import OrderedDict
 from functools import lru_cache
@@ -65,6 +64,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from mmengine.logging import print_log
 
+from mmkd_ccd import compat
 from mmkd_ccd.models.backbones import CIFAR_ARCHS, cifar_classifier_cfg
 
 __all__ = [
@@ -379,7 +379,8 @@ def convert_cifar_teacher(
 
 def load_checkpoint_file(path: str | Path,
                          weights_only: bool = True) -> Mapping[str, Any]:
-    """``torch.load`` a checkpoint onto the CPU.
+    """Load a checkpoint onto the CPU with
+    :func:`mmkd_ccd.compat.load_checkpoint_file`.
 
     With ``weights_only`` (the default) only tensors and plain containers
     are unpickled, plus ``argparse.Namespace``: CRD's ``*_last.pth`` stores
@@ -387,30 +388,17 @@ def load_checkpoint_file(path: str | Path,
 
     Raises:
         FileNotFoundError: naming ``path``.
-        ValueError: when ``weights_only`` refuses an object in the file.
+        ValueError: naming ``path``, when ``weights_only`` refuses an object
+            in the file (with what it refused), or the file is empty,
+            truncated or not a torch file.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'source checkpoint not found: {path}')
-    if not weights_only:
-        return torch.load(path, map_location='cpu', weights_only=False)
-    try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise ValueError(
-            f'{path} holds objects that torch.load(weights_only=True) '
-            f'refuses to unpickle ({_unpickler_reason(error)}); if you trust '
-            f'the file, rerun with --no-weights-only') from error
-
-
-def _unpickler_reason(error: Exception) -> str:
-    """The one line of torch's long weights-only message that names the
-    refused object (``Unsupported global: GLOBAL module.Class ...``)."""
-    lines = str(error).splitlines() or ['']
-    reason = next((line for line in lines if 'WeightsUnpickler error' in line),
-                  lines[0])
-    return reason.split(' Please use')[0].strip()
+    return compat.load_checkpoint_file(
+        path, map_location='cpu', trusted=not weights_only,
+        how_to_trust='If you trust the file, rerun with --no-weights-only.',
+        safe_globals=[argparse.Namespace])
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
