@@ -112,6 +112,8 @@ def toy_runner(work_dir: str, hooks: List[Hook], *, by_epoch: bool = True,
         model=DropoutModel(),
         work_dir=work_dir,
         experiment_name=f'toy_{_RUNS[0]}',
+        # No default scope: it would stay current for the tests after this.
+        default_scope=None,
         train_dataloader=dict(dataset=RandomDataset(), sampler=sampler,
                               batch_size=4, **loader_cfg),
         train_cfg=train_cfg,
