@@ -49,6 +49,8 @@ from mmengine.runner import (CheckpointLoader, load_state_dict,  # noqa: E402
 from mmpretrain.datasets.transforms import PackInputs  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
+from mmkd_ccd.datasets.transforms.device_paired_views import (  # noqa: E402
+    PLAN_KEY)
 from mmkd_ccd.models.data_preprocessors import (  # noqa: E402
     PairedDataPreprocessor)
 from mmkd_ccd.models.losses import ccd_weights  # noqa: E402
@@ -233,7 +235,12 @@ def collect_weights(dataset: BaseDataset, indices: Sequence[int],
             *(PackInputs.format_input(item['img']) for item in items))
         batch = preprocessor(
             dict(inputs=[list(originals), list(augmented)],
-                 data_samples=[DataSample() for _ in items]),
+                 data_samples=[
+                     # DevicePairedViews' plan finishes the augmented view.
+                     DataSample(metainfo={PLAN_KEY: item[PLAN_KEY]}
+                                if PLAN_KEY in item else None)
+                     for item in items
+                 ]),
             training=False)
         with torch.no_grad():
             logits = teacher(batch['inputs'], mode='tensor')

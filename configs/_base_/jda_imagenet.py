@@ -17,6 +17,17 @@ jda_train_pipeline = [
         meta_keys=('sample_idx', 'img_path', 'ori_shape', 'img_shape',
                    'flip', 'flip_direction', 'jda_ops')),
 ]
+# JDA on the model's device (opt-in): the same two views, but the op chain,
+# crop and flip of the augmented view run in PairedDataPreprocessor on the
+# batch's device, so the data-loading CPUs only decode and make the original
+# view. See configs/ccd/README.md.
+jda_device_train_pipeline = [
+    jda_train_pipeline[0],
+    dict(jda_train_pipeline[1], type='DevicePairedViews'),
+    dict(
+        jda_train_pipeline[2],
+        meta_keys=jda_train_pipeline[2]['meta_keys'] + ('device_jda', )),
+]
 # To replace MMRazor's ImgDataPreprocessor in an inherited config, use
 # dict(_base_.jda_data_preprocessor, _delete_=True).
 jda_data_preprocessor = dict(

@@ -3,6 +3,7 @@ paper's ImageNet recipe starting on an ImageNet-layout folder."""
 import math
 
 import numpy as np
+import pytest
 
 from mmkd_ccd.datasets import toy_data
 from tests.utils import read_scalars, repo_path, run_tool
@@ -10,11 +11,16 @@ from tests.utils import read_scalars, repo_path, run_tool
 TRAIN = repo_path('tools', 'train.py')
 
 
-def test_tiny_ccd_run_loss_falls(tiny_workspace, tmp_path):
+# The second runs JDA on the model's device (here the CPU).
+@pytest.mark.parametrize('config', [
+    'ccd_logits_resnet34_resnet18_1xb8_tiny.py',
+    'ccd-device-jda_logits_resnet34_resnet18_1xb8_tiny.py'
+])
+def test_tiny_ccd_run_loss_falls(tiny_workspace, tmp_path, config):
     work_dir = str(tmp_path / 'ccd')
     run_tool([
         TRAIN,
-        repo_path('configs', 'ccd', 'ccd_logits_resnet34_resnet18_1xb8_tiny.py'),
+        repo_path('configs', 'ccd', config),
         '--work-dir', work_dir, '--cfg-options', 'train_cfg.max_epochs=6',
         'optim_wrapper.optimizer.lr=0.01', 'randomness.seed=0'
     ], tiny_workspace)

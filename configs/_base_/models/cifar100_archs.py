@@ -1,6 +1,8 @@
-# The CIFAR-100 classifiers of the CRD / mdistiller / HSAKD line of work
-# (mmkd_ccd.models.backbones.cifar), keyed by the names those repositories
-# use. Parameter counts are tested in tests/models/backbones/test_cifar.py.
+# The CIFAR-100 classifiers of the CRD / mdistiller / HSAKD / CCD line of
+# work (mmkd_ccd.models.backbones.cifar), keyed by the names those
+# repositories use (the keys and backbones of CIFAR_ARCHS there). Parameter
+# counts and feature-map shapes are tested in
+# tests/models/backbones/test_cifar.py.
 def cifar_classifier(backbone, in_channels):
     return dict(
         type='mmpretrain.ImageClassifier',
@@ -35,8 +37,15 @@ cifar100_archs = dict(
         256),
     vgg13=cifar_classifier(dict(type='VGGCIFAR', depth=13), 512),
     vgg8=cifar_classifier(dict(type='VGGCIFAR', depth=8), 512),
+    # Two MobileNetV2s, named as in their repositories: CRD's / mdistiller's
+    # (stem stride 2, last map 2x2) and HSAKD's / CCD's (stem stride 1, last
+    # map 4x4), the student of the CCD paper's VGG-13 -> MobileNetV2 pair.
     MobileNetV2=cifar_classifier(
-        dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5), 1280),
+        dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5,
+             stem_stride=2), 1280),
+    mobilenetV2=cifar_classifier(
+        dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5,
+             stem_stride=1), 1280),
     ShuffleV1=cifar_classifier(dict(type='ShuffleNetV1CIFAR'), 960),
     ShuffleV2=cifar_classifier(dict(type='ShuffleNetV2CIFAR', net_size=1),
                                1024),
