@@ -37,15 +37,20 @@ class RecordBatchesHook(Hook):
 
     priority = 'LOWEST'
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None) -> None:
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        # Read before the model's data preprocessor, which rewrites the data
+        # samples in place.
         samples = data_batch['data_samples']
-        record = dict(
+        self._record = dict(
             iter=runner.iter + 1,
             sample_idx=[s.metainfo['sample_idx'] for s in samples],
-            jda_ops=[s.metainfo['jda_ops'] for s in samples],
-            inputs=_tensor_digests(data_batch['inputs']),
-            losses={k: float(v) for k, v in outputs.items()})
+            jda_ops=[list(s.metainfo['jda_ops']) for s in samples],
+            inputs=_tensor_digests(data_batch['inputs']))
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        record = dict(self._record,
+                      losses={k: float(v) for k, v in outputs.items()})
         path = osp.join(runner.work_dir, f'batches_rank{get_rank()}.jsonl')
         with open(path, 'a') as f:
             f.write(json.dumps(record) + '\n')

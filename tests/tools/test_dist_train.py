@@ -36,6 +36,7 @@ def test_ranks_draw_their_own_augmentation(tiny_workspace, tmp_path):
     ranks = read_batches(work_dir, 0), read_batches(work_dir, 1)
     # 16 images per rank, batch 8, 2 epochs.
     assert [len(batches) for batches in ranks] == [4, 4]
+    assert any(b['jda_ops'] != [[]] * 8 for b in ranks[0] + ranks[1])
     for first, second in zip(*ranks):
         assert not set(first['sample_idx']) & set(second['sample_idx'])
         assert first['jda_ops'] != second['jda_ops']

@@ -61,6 +61,7 @@ def final_weights(work_dir: str, checkpoint: str) -> dict:
 def assert_same_run(expected_dir: str, work_dir: str, checkpoint: str):
     expected, got = read_batches(expected_dir), read_batches(work_dir)
     assert [b['iter'] for b in got] == list(range(1, 9))
+    assert any(ops for b in got for ops in b['jda_ops'])
     for want, have in zip(expected, got):
         # Same samples, JDA ops, augmented images and (full-precision)
         # losses at every iteration.
