@@ -22,6 +22,14 @@ edits installed files; each is idempotent.
    :func:`build_ragged_crd_class_lists` (CRD's dataset on numpy >= 1.24).
 6. :func:`name_the_image_that_fails_to_load` -- mmcv 2.1.0 image loading.
 
+Shims for exact resume (their own section at the end of this file; the
+rest of the machinery is :class:`mmkd_ccd.engine.ExactResumeHook`):
+
+- :func:`write_checkpoints_atomically` -- mmengine 0.10.7 writes checkpoints
+  and ``last_checkpoint`` in place.
+- :func:`seed_workers_per_iterator` -- mmengine 0.10.7 seeds dataloader
+  workers the same way every epoch.
+
 MMRazor 1.0.0's own distillation tests (its ``tests/`` for the distill
 algorithms, distillers, distillation losses, connectors, generators,
 recorders, deliveries, the distill val loops and hooks, and the CRD data
@@ -43,6 +51,7 @@ behaviour an upstream package changed on purpose:
 """
 from __future__ import annotations
 
+import builtins
 import functools
 import importlib
 import importlib.abc
@@ -58,6 +67,7 @@ import urllib.parse
 import warnings
 from typing import Any, Callable, List, Optional, Sequence, Union
 
+import numpy as np
 import torch
 from mmengine.config import Config
 
@@ -75,7 +85,8 @@ __all__ = [
     'rewrite_mmcls_references', 'trust_checkpoint',
     'trust_checkpoints_named_by', 'trust_checkpoints_this_process_saves',
     'CheckpointError', 'CheckpointMismatchError', 'CheckpointReadError',
-    'QuantizationUnavailableError', 'UntrustedCheckpointError'
+    'QuantizationUnavailableError', 'UntrustedCheckpointError',
+    'seed_workers_per_iterator', 'write_checkpoints_atomically'
 ]
 
 _APPLIED: set = set()
@@ -1070,6 +1081,134 @@ def name_the_image_that_fails_to_load() -> None:
     LoadImageFromFile.transform = transform
 
 
+# ===========================================================================
+# Exact resume: mmengine 0.10.7 checkpoint writes and dataloader worker seeds
+# ===========================================================================
+class _ReplaceOnClose:
+    """A file opened for writing under a temporary name beside ``path``;
+    closing it flushes it to disk and renames it over ``path``, so that
+    ``path`` is always either the old file or the complete new one. Leaving
+    a ``with`` block by an exception discards it, ``path`` untouched."""
+
+    def __init__(self, path: str, mode: str, *args, **kwargs) -> None:
+        self.path = os.fspath(path)
+        folder, name = osp.split(self.path)
+        self.tmp_path = osp.join(folder, f'.{name}.{os.getpid()}.tmp')
+        self.file = builtins.open(self.tmp_path, mode, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == 'file':
+            raise AttributeError(name)
+        return getattr(self.file, name)
+
+    def __enter__(self) -> '_ReplaceOnClose':
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.file.close()
+            os.remove(self.tmp_path)
+
+    def close(self) -> None:
+        if self.file.closed:
+            return
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.replace(self.tmp_path, self.path)
+
+
+def _open_replacing(file, mode: str = 'r', *args, **kwargs):
+    """``open``, except that a file opened with mode ``'w'``/``'wb'`` is
+    written through :class:`_ReplaceOnClose`."""
+    if 'w' in mode and isinstance(file, (str, os.PathLike)):
+        return _ReplaceOnClose(file, mode, *args, **kwargs)
+    return builtins.open(file, mode, *args, **kwargs)
+
+
+@_once
+def write_checkpoints_atomically() -> None:
+    """Never leave a half-written checkpoint or ``last_checkpoint``.
+
+    Target: mmengine 0.10.7. ``save_checkpoint`` writes a checkpoint through
+    ``LocalBackend.put``, which opens the file with ``open(path, 'wb')`` and
+    writes it in place; ``CheckpointHook`` then writes the checkpoint's path
+    to ``work_dir/last_checkpoint`` the same way. Symptom: a run killed
+    while saving leaves a truncated ``epoch_N.pth`` that ``--resume`` cannot
+    read, or an empty ``last_checkpoint`` that a bare ``--resume`` cannot
+    follow.
+
+    Fix: in those two modules (``mmengine.fileio.backends.local_backend``
+    and ``mmengine.hooks.checkpoint_hook``) ``open`` for writing goes to a
+    temporary file in the same folder (``.NAME.PID.tmp``), which is flushed
+    to disk and renamed over the target (``os.replace``) when it is closed.
+    ``last_checkpoint`` is written after the checkpoint is complete, as
+    upstream. A run killed mid-write leaves the previous files intact (and
+    at most a hidden ``.tmp`` file). Reading is unchanged.
+    """
+    from mmengine.fileio.backends import local_backend
+    from mmengine.hooks import checkpoint_hook
+
+    local_backend.open = _open_replacing
+    checkpoint_hook.open = _open_replacing
+
+
+def worker_init_fn_per_iterator(worker_id: int, num_workers: int, rank: int,
+                                seed: int,
+                                disable_subprocess_warning: bool = False
+                                ) -> None:
+    """mmengine's dataloader worker seeding with torch's per-iterator worker
+    seed mixed in (see :func:`seed_workers_per_iterator`).
+
+    Args:
+        worker_id (int): The worker's id in ``[0, num_workers)``.
+        num_workers (int): The dataloader's workers.
+        rank (int): The process's rank.
+        seed (int): The run's seed.
+        disable_subprocess_warning (bool): Silence warnings in workers other
+            than worker 0. Defaults to False.
+    """
+    import random
+    import warnings
+
+    iterator_seed = torch.utils.data.get_worker_info().seed
+    worker_seed = int(np.random.SeedSequence(
+        [int(seed) % 2**64, rank, worker_id, iterator_seed % 2**64]
+    ).generate_state(1, np.uint32)[0])
+    random.seed(worker_seed)
+    np.random.seed(worker_seed)
+    torch.manual_seed(worker_seed)
+    if disable_subprocess_warning and worker_id != 0:
+        warnings.simplefilter('ignore')
+
+
+@_once
+def seed_workers_per_iterator() -> None:
+    """Give dataloader workers new random streams every time they start.
+
+    Target: mmengine 0.10.7 ``Runner.build_dataloader``, whose default
+    ``worker_init_fn`` seeds Python's ``random``, numpy and torch in worker
+    ``w`` of rank ``r`` with ``seed + num_workers * r + w`` -- the same
+    number every time workers start. Symptom: with ``persistent_workers=
+    False`` workers restart every epoch, so every epoch replays the first
+    epoch's augmentation (random crops, flips, JDA ops).
+
+    Fix: the seed also depends on torch's own worker seed
+    (``get_worker_info().seed``: a base seed that torch draws from the main
+    process's generator each time a dataloader iterator starts, plus the
+    worker id), so it differs between epochs and stays reproducible from
+    the run's seed. The runner's default is replaced; a config's own
+    ``worker_init_fn`` is left alone. :class:`mmkd_ccd.engine.ExactResumeHook`
+    seeds every sample itself and does not depend on this; it matters when
+    that hook is switched off.
+    """
+    from mmengine.runner import runner
+
+    runner.default_worker_init_fn = worker_init_fn_per_iterator
+
+
 def apply_all() -> None:
     """Apply every shim; called once by ``import mmkd_ccd``."""
     import_mmcls_as_mmpretrain()  # before anything imports mmrazor
@@ -1085,3 +1224,6 @@ def apply_all() -> None:
     draw_mmcls_datasamples()
     build_ragged_crd_class_lists()
     name_the_image_that_fails_to_load()
+    # Exact resume (section above).
+    write_checkpoints_atomically()
+    seed_workers_per_iterator()

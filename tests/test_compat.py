@@ -643,3 +643,91 @@ def test_image_that_fails_to_load_is_named(tmp_path):
                                                 'empty (0 bytes)')):
         LoadImageFromFile()(results)
     assert LoadImageFromFile(ignore_empty=True)(results) is None
+
+
+# ===========================================================================
+# Exact resume: atomic checkpoint writes, worker seeds per iterator
+# ===========================================================================
+OLD_CHECKPOINT = b'the complete previous checkpoint'
+
+
+def test_interrupted_checkpoint_write_truncates_upstream(tmp_path):
+    path = tmp_path / 'epoch_1.pth'
+    path.write_bytes(OLD_CHECKPOINT)
+    # A write that fails after the file was opened: what a kill mid-write
+    # leaves behind.
+    proc = run_python(
+        'from mmengine.fileio.backends import LocalBackend\n'
+        f'LocalBackend().put(12345, {str(path)!r})')
+    assert 'bytes-like object is required' in proc.stdout
+    assert path.read_bytes() == b''
+
+
+@pytest.mark.parametrize('module', ['local_backend', 'checkpoint_hook'])
+def test_interrupted_write_keeps_the_previous_file(tmp_path, module):
+    from mmengine.fileio.backends import local_backend
+    from mmengine.hooks import checkpoint_hook
+    path = tmp_path / 'last_checkpoint'
+    path.write_bytes(OLD_CHECKPOINT)
+    with pytest.raises(TypeError):
+        if module == 'local_backend':
+            local_backend.LocalBackend().put(12345, str(path))
+        else:  # how CheckpointHook writes last_checkpoint
+            with checkpoint_hook.open(str(path), 'w') as f:
+                f.write(12345)
+    assert path.read_bytes() == OLD_CHECKPOINT
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['last_checkpoint']
+
+
+def test_checkpoint_killed_before_rename_keeps_the_previous_file(tmp_path):
+    path = tmp_path / 'epoch_1.pth'
+    path.write_bytes(OLD_CHECKPOINT)
+    # Killed at the last moment before the rename: new data written and
+    # being flushed to disk.
+    proc = run_python(
+        'import os, signal\n'
+        'import mmkd_ccd\n'
+        'from mmengine.runner import save_checkpoint\n'
+        'os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n'
+        f'save_checkpoint(dict(state_dict=dict()), {str(path)!r})')
+    assert proc.returncode == -9, proc.stdout
+    assert path.read_bytes() == OLD_CHECKPOINT
+
+
+def test_checkpoint_and_last_checkpoint_written_whole(tmp_path):
+    import os
+
+    from mmengine.hooks import checkpoint_hook
+    from mmengine.runner import save_checkpoint
+    path = str(tmp_path / 'epoch_2.pth')
+    save_checkpoint(dict(state_dict=dict(w=torch.arange(3))), path)
+    loaded = torch.load(path, weights_only=True)
+    assert torch.equal(loaded['state_dict']['w'], torch.arange(3))
+    last = str(tmp_path / 'last_checkpoint')
+    with checkpoint_hook.open(last, 'w') as f:
+        f.write(path)
+    with checkpoint_hook.open(last) as f:  # reading is plain open
+        assert f.read() == path
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # as open()
+    assert sorted(os.listdir(tmp_path)) == ['epoch_2.pth', 'last_checkpoint']
+
+
+def test_workers_replay_every_epoch_upstream():
+    proc = run_python(
+        'import torch\n'
+        'from tests.engine.toy_training import worker_epochs\n'
+        'first, second = worker_epochs(0)\n'
+        'print(torch.equal(first, second))')
+    assert proc.stdout.strip().splitlines()[-1] == 'True', proc.stdout
+
+
+def test_workers_draw_anew_every_epoch_and_reproducibly():
+    from tests.engine.toy_training import worker_epochs
+    first, second = worker_epochs(0)
+    # Same samples, other draws, in every sample.
+    assert torch.equal(first[:, 0], second[:, 0])
+    assert (first[:, 1:] != second[:, 1:]).all()
+    again = worker_epochs(0)
+    assert torch.equal(first, again[0]) and torch.equal(second, again[1])

@@ -18,6 +18,8 @@ COMPONENTS = [
     ('MODELS', 'PairedDataPreprocessor'),
     ('MODELS', 'PairedDetDataPreprocessor'),
     ('LOOPS', 'DistillTestLoop'),
+    ('HOOKS', 'ExactResumeHook'),
+    ('HOOKS', 'RankAveragedLogHook'),
 ]
 
 

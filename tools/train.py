@@ -28,6 +28,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmkd_ccd  # noqa: E402,F401  (shims + registration before config read)
 from mmengine.config import Config  # noqa: E402
 from mmkd_ccd.cli import add_runner_args, build_runner, load_config  # noqa
+from mmkd_ccd.engine import add_training_hooks  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,6 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_config(args: argparse.Namespace) -> Config:
     cfg = load_config(args)
+    add_training_hooks(cfg)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
