@@ -109,7 +109,7 @@ toy_data.write_custom_dataset('$WORKSPACE/data/tiny', splits)"
     limit=$(capped 120)
     [ "$limit" -gt 5 ] || limit=1
     (cd "$WORKSPACE" && timeout "$limit" "$PY" "$REPO/tools/train.py" \
-        "$REPO/configs/ccd/ccd-device-jda_logits_resnet34_resnet18_1xb8_tiny.py" \
+        "$REPO/configs/ccd/ccd_logits_resnet34_resnet18_1xb8-devicejda_tiny.py" \
         --amp --work-dir "$WORKSPACE/work" --cfg-options \
         train_cfg.max_epochs=5 randomness.seed=0 \
         optim_wrapper.optimizer.lr=0.01) > "$OUT_DIR/tiny_train.log" 2>&1 \

@@ -15,7 +15,7 @@ CONFIG = repo_path('configs', 'ccd',
                    'ccd_logits_resnet34_resnet18_1xb8_tiny.py')
 # The same model, with JDA on the model's device.
 DEVICE_CONFIG = repo_path(
-    'configs', 'ccd', 'ccd-device-jda_logits_resnet34_resnet18_1xb8_tiny.py')
+    'configs', 'ccd', 'ccd_logits_resnet34_resnet18_1xb8-devicejda_tiny.py')
 
 
 tool = load_tool(TOOL)

@@ -32,7 +32,7 @@ CIFAR = load_tool(
 # The digits demo's CCD+JDA config on the tiny generated dataset: small
 # CIFAR ResNets, 4 iterations of 8 images per epoch.
 CONFIG = f'''
-_base_ = {repo_path('configs', 'demo', 'ccd-jda_digits.py')!r}
+_base_ = {repo_path('configs', 'demo', 'ccd_logits_resnet18-w16_resnet18-w4_1xb64_digits.py')!r}
 tiny = dict(data_root='data/tiny')
 train_dataloader = dict(batch_size=8, dataset=tiny)
 val_dataloader = dict(batch_size=16, dataset=tiny)
@@ -247,11 +247,11 @@ def test_cifar_converter_reads_untrusted_files_safely_only(tmp_path, capsys):
     from mmengine.registry import MODELS
 
     from mmkd_ccd.models.backbones import cifar_classifier_cfg
-    classifier = MODELS.build(cifar_classifier_cfg('wrn_16_2', 10))
-    crd_state = {CIFAR.to_crd_key(k, 'wrn_16_2'): v
+    classifier = MODELS.build(cifar_classifier_cfg('wrn-16-2', 10))
+    crd_state = {CIFAR.to_crd_key(k, 'wrn-16-2'): v
                  for k, v in classifier.state_dict().items()}
     src, marker = payload_file(tmp_path, 'wrn', {'model': crd_state})
-    argv = [src, str(tmp_path / 'out.pth'), '--arch', 'wrn_16_2']
+    argv = [src, str(tmp_path / 'out.pth'), '--arch', 'wrn-16-2']
     assert CIFAR.main(argv) == 1
     err = capsys.readouterr().err
     assert src in err and '--no-weights-only' in err

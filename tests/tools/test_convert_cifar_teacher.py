@@ -80,7 +80,7 @@ def _logits(model: nn.Module) -> torch.Tensor:
 # wrn.py, resnet.py, vgg.py, mobilenetv2.py, ShuffleNetv*.py; HSAKD's / CCD's
 # mobilenetv2.py for 'mobilenetV2'), not generated from our modules.
 SOURCE_KEYS: Dict[str, Dict[str, Tuple[int, ...]]] = {
-    'wrn_16_2': {
+    'wrn-16-2': {
         'conv1.weight': (16, 3, 3, 3),
         'block1.layer.0.bn1.weight': (16, ),
         'block1.layer.0.conv1.weight': (32, 16, 3, 3),
@@ -108,7 +108,7 @@ SOURCE_KEYS: Dict[str, Dict[str, Tuple[int, ...]]] = {
         'block4.4.weight': (512, ),
         'classifier.weight': (100, 512),
     },
-    'MobileNetV2': {
+    'mobilenet-v2-crd': {
         'conv1.0.weight': (16, 3, 3, 3),
         'blocks.0.0.conv.0.weight': (16, 16, 1, 1),
         'blocks.1.0.conv.3.weight': (48, 1, 3, 3),
@@ -117,20 +117,20 @@ SOURCE_KEYS: Dict[str, Dict[str, Tuple[int, ...]]] = {
         'classifier.0.weight': (100, 1280),
     },
     # the same tensors as CRD's, but the Linear is not in a Sequential
-    'mobilenetV2': {
+    'mobilenet-v2': {
         'conv1.1.running_mean': (16, ),
         'blocks.3.2.conv.4.weight': (192, ),
         'classifier.weight': (100, 1280),
         'classifier.bias': (100, ),
     },
-    'ShuffleV1': {
+    'shufflenet-v1': {
         'conv1.weight': (24, 3, 1, 1),
         'layer1.0.conv1.weight': (54, 24, 1, 1),
         'layer1.0.conv3.weight': (216, 18, 1, 1),
         'layer3.3.bn3.bias': (960, ),
         'linear.weight': (100, 960),
     },
-    'ShuffleV2': {
+    'shufflenet-v2': {
         'conv1.weight': (24, 3, 1, 1),
         'layer1.0.conv5.weight': (58, 58, 1, 1),
         'layer2.7.conv2.weight': (116, 1, 3, 3),
@@ -154,17 +154,16 @@ def test_known_source_keys_are_accepted(arch: str) -> None:
 def test_wrn_16_2_source_layout_has_exactly_crds_keys() -> None:
     """conv1 + 6 blocks x (2 convs + 2 BNs of 5 tensors) + 3 projections +
     final BN + fc weight and bias."""
-    assert len(_source('wrn_16_2').source_state_dict()) == 1 + 6 * 12 + 3 + (
+    assert len(_source('wrn-16-2').source_state_dict()) == 1 + 6 * 12 + 3 + (
         5 + 2)
 
 
 def test_head_names() -> None:
     assert set(tool.ARCH_HEADS) <= set(CIFAR_ARCHS)
-    assert tool.crd_head_name('MobileNetV2') == 'classifier.0'
-    assert tool.crd_head_name('mobile_half') == 'classifier.0'
-    assert tool.crd_head_name('mobilenetV2') == 'classifier'
-    assert tool.crd_head_name('wrn_40_2') == 'fc'
-    assert tool.crd_head_name('ShuffleV2') == 'linear'
+    assert tool.crd_head_name('mobilenet-v2-crd') == 'classifier.0'
+    assert tool.crd_head_name('mobilenet-v2') == 'classifier'
+    assert tool.crd_head_name('wrn-40-2') == 'fc'
+    assert tool.crd_head_name('shufflenet-v2') == 'linear'
 
 
 # ---------------------------------------------------------------------------
@@ -179,7 +178,7 @@ OPTIMIZER = {
 def _own_format(arch: str, state: Dict[str, torch.Tensor]) -> dict:
     """How the repository that defines ``arch`` saves it: HSAKD / CCD
     (``mobilenetV2``) and CRD (all others)."""
-    if arch == 'mobilenetV2':
+    if arch == 'mobilenet-v2':
         return {'net': state, 'acc': 75.2, 'epoch': 239,
                 'optimizer': OPTIMIZER}
     return {'epoch': 240, 'model': state, 'best_acc': torch.tensor(76.45),
@@ -256,7 +255,7 @@ FORMATS: Dict[str, Callable[[Dict[str, torch.Tensor]], dict]] = {
 }
 
 
-@pytest.mark.parametrize('arch', ['mobilenetV2', 'MobileNetV2', 'wrn_16_2'])
+@pytest.mark.parametrize('arch', ['mobilenet-v2', 'mobilenet-v2-crd', 'wrn-16-2'])
 @pytest.mark.parametrize('layout', sorted(FORMATS))
 def test_round_trip_through_each_repository_format(tmp_path: Path,
                                                    layout: str,
@@ -311,11 +310,11 @@ FITNET_EXTRA = {
 def _vgg13_mobilenetv2_distiller() -> dict:
     """mdistiller's VGG-13 -> MobileNetV2 (CRD's) FitNet run."""
     return _distiller_checkpoint(
-        _source('MobileNetV2', seed=11), _source('vgg13', seed=12),
+        _source('mobilenet-v2-crd', seed=11), _source('vgg13', seed=12),
         FITNET_EXTRA)
 
 
-@pytest.mark.parametrize('arch, role, seed', [('MobileNetV2', 'student', 11),
+@pytest.mark.parametrize('arch, role, seed', [('mobilenet-v2-crd', 'student', 11),
                                               ('vgg13', 'teacher', 12)])
 def test_distiller_checkpoint_gives_the_sub_network_that_fits(
         tmp_path: Path, capsys, arch: str, role: str, seed: int) -> None:
@@ -358,10 +357,10 @@ def test_two_fitting_sub_networks_are_refused_until_one_is_chosen(
 
 def test_no_fitting_sub_network_is_refused_naming_what_each_fits() -> None:
     with pytest.raises(ValueError) as error:
-        tool.convert_cifar_teacher(_vgg13_mobilenetv2_distiller(), 'wrn_16_2')
+        tool.convert_cifar_teacher(_vgg13_mobilenetv2_distiller(), 'wrn-16-2')
     assert str(error.value) == (
         "none of the checkpoint's sub-networks ['student', 'teacher'] fits "
-        '--arch wrn_16_2 (student.* fits --arch MobileNetV2 / mobile_half; '
+        '--arch wrn-16-2 (student.* fits --arch mobilenet-v2-crd; '
         'teacher.* fits --arch vgg13); pass the right --arch, or choose one '
         'with --prefix (e.g. --prefix student) to see what differs')
 
@@ -369,16 +368,17 @@ def test_no_fitting_sub_network_is_refused_naming_what_each_fits() -> None:
 def test_chosen_sub_network_that_does_not_fit_is_reported() -> None:
     with pytest.raises(ValueError) as error:
         tool.convert_cifar_teacher(_vgg13_mobilenetv2_distiller(),
-                                   'MobileNetV2', prefix='teacher')
+                                   'mobilenet-v2-crd', prefix='teacher')
     message = str(error.value)
-    assert message.startswith('checkpoint does not fit --arch MobileNetV2')
+    assert message.startswith(
+        'checkpoint does not fit --arch mobilenet-v2-crd')
     assert message.endswith('the checkpoint fits --arch vgg13')
 
 
 def test_prefix_without_tensors_is_named() -> None:
-    state = _source('wrn_16_2').source_state_dict()
+    state = _source('wrn-16-2').source_state_dict()
     with pytest.raises(ValueError) as error:
-        tool.convert_cifar_teacher({'model': state}, 'wrn_16_2',
+        tool.convert_cifar_teacher({'model': state}, 'wrn-16-2',
                                    prefix='student')
     assert str(error.value) == (
         "no tensors under --prefix 'student'; the checkpoint's top-level "
@@ -389,8 +389,8 @@ def test_prefix_without_tensors_is_named() -> None:
 # refusals
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize('source, wrong, right', [
-    ('MobileNetV2', 'mobilenetV2', 'MobileNetV2 / mobile_half'),
-    ('mobilenetV2', 'MobileNetV2', 'mobilenetV2'),
+    ('mobilenet-v2-crd', 'mobilenet-v2', 'mobilenet-v2-crd'),
+    ('mobilenet-v2', 'mobilenet-v2-crd', 'mobilenet-v2'),
 ])
 def test_the_other_mobilenetv2_is_refused_naming_the_right_one(
         source: str, wrong: str, right: str) -> None:
@@ -411,8 +411,8 @@ def test_the_other_mobilenetv2_is_refused_naming_the_right_one(
 @lru_cache(maxsize=None)
 def _wrn_16_2_reference() -> Tuple[Dict[str, torch.Tensor], Dict[
         str, torch.Tensor]]:
-    state = _source('wrn_16_2', seed=5).source_state_dict()
-    return state, tool.convert_cifar_teacher(state, 'wrn_16_2')
+    state = _source('wrn-16-2', seed=5).source_state_dict()
+    return state, tool.convert_cifar_teacher(state, 'wrn-16-2')
 
 
 def test_ignored_entries_are_reported() -> None:
@@ -436,7 +436,7 @@ def test_missing_key_is_named() -> None:
     with pytest.raises(ValueError,
                        match=r"1 missing keys: \['block2\.layer\.1\.bn2\."
                        r"running_var'\]; the checkpoint fits no known arch"):
-        tool.convert_cifar_teacher(truncated, 'wrn_16_2')
+        tool.convert_cifar_teacher(truncated, 'wrn-16-2')
 
 
 def test_extra_key_is_named() -> None:
@@ -444,18 +444,18 @@ def test_extra_key_is_named() -> None:
     extended = {**state, 'fc2.weight': torch.zeros(100, 128)}
     with pytest.raises(ValueError,
                        match=r"1 unexpected keys: \['fc2\.weight'\]"):
-        tool.convert_cifar_teacher({'model': extended}, 'wrn_16_2')
+        tool.convert_cifar_teacher({'model': extended}, 'wrn-16-2')
 
 
 def test_wrong_arch_reports_shapes_keys_and_the_arch_that_fits() -> None:
-    wrn_16_1 = _source('wrn_16_1').source_state_dict()
+    wrn_16_1 = _source('wrn-16-1').source_state_dict()
     with pytest.raises(ValueError) as error:
-        tool.convert_cifar_teacher(wrn_16_1, 'wrn_16_2')
+        tool.convert_cifar_teacher(wrn_16_1, 'wrn-16-2')
     message = str(error.value)
     assert "'block1.layer.0.convShortcut.weight'" in message  # missing
     assert ('block3.layer.1.conv2.weight: (64, 64, 3, 3) in the checkpoint, '
-            '(128, 128, 3, 3) in wrn_16_2') in message
-    assert message.endswith('the checkpoint fits --arch wrn_16_1')
+            '(128, 128, 3, 3) in wrn-16-2') in message
+    assert message.endswith('the checkpoint fits --arch wrn-16-1')
 
     resnet20 = _source('resnet20').source_state_dict()
     with pytest.raises(ValueError, match=r"unexpected keys: \['layer1\.1\."):
@@ -467,10 +467,10 @@ def test_missing_bn_counters_are_set_to_zero() -> None:
     state, _ = _wrn_16_2_reference()
     old = {k: v for k, v in state.items()
            if not k.endswith('num_batches_tracked')}
-    converted = tool.convert_cifar_teacher(old, 'wrn_16_2')
+    converted = tool.convert_cifar_teacher(old, 'wrn-16-2')
     assert converted['backbone.bn1.num_batches_tracked'].item() == 0
     assert converted['backbone.bn1.num_batches_tracked'].device.type == 'cpu'
-    classifier('wrn_16_2').load_state_dict(converted, strict=True)
+    classifier('wrn-16-2').load_state_dict(converted, strict=True)
 
 
 def test_num_classes_follow_the_checkpoint() -> None:
@@ -486,12 +486,26 @@ def test_num_classes_follow_the_checkpoint() -> None:
 ])
 def test_unreadable_checkpoints_are_refused(checkpoint, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        tool.convert_cifar_teacher(checkpoint, 'wrn_16_2')
+        tool.convert_cifar_teacher(checkpoint, 'wrn-16-2')
 
 
 def test_unknown_arch_is_named() -> None:
-    with pytest.raises(ValueError, match=r"unknown --arch 'wrn_28_10'"):
-        tool.convert_cifar_teacher({}, 'wrn_28_10')
+    with pytest.raises(ValueError, match=r"unknown CIFAR arch 'wrn-28-10'"):
+        tool.convert_cifar_teacher({}, 'wrn-28-10')
+
+
+@pytest.mark.parametrize('source_name, name', [
+    ('wrn_40_2', 'wrn-40-2'), ('ShuffleV1', 'shufflenet-v1'),
+    ('mobile_half', 'mobilenet-v2-crd'), ('MobileNetV2', 'mobilenet-v2-crd'),
+    ('mobilenetV2', 'mobilenet-v2'), ('vgg13_bn', 'vgg13'),
+])
+def test_a_repositorys_name_is_refused_with_this_projects(
+        source_name: str, name: str, tmp_path) -> None:
+    with pytest.raises(ValueError, match=f"use '{name}'"):
+        tool.crd_head_name(source_name)
+    code = tool.main([str(tmp_path / 'missing.pth'), str(tmp_path / 'b.pth'),
+                      '--arch', source_name])
+    assert code == 2
 
 
 # ---------------------------------------------------------------------------
@@ -504,7 +518,7 @@ class Unpicklable:
 def test_cli_reports_what_it_ignored(tmp_path: Path, capsys) -> None:
     state, expected = _wrn_16_2_reference()
     code, model = _convert_file(tmp_path, FORMATS['crd-last'](state),
-                                'wrn_16_2')
+                                'wrn-16-2')
     assert code == 0
     assert "ignored non-model entries ['opt', 'optimizer']" in (
         capsys.readouterr().out)
@@ -515,7 +529,7 @@ def test_cli_reports_what_it_ignored(tmp_path: Path, capsys) -> None:
 def test_cli_names_a_missing_source(tmp_path: Path, capsys) -> None:
     src = tmp_path / 'nowhere' / 'teacher.pth'
     assert tool.main([str(src), str(tmp_path / 'x.pth'), '--arch',
-                      'wrn_40_2']) == 1
+                      'wrn-40-2']) == 1
     assert f'source checkpoint not found: {src}' in capsys.readouterr().err
 
 
@@ -524,11 +538,11 @@ def test_cli_loads_weights_only_unless_told(tmp_path: Path, capsys) -> None:
     src = tmp_path / 'teacher.pth'
     torch.save({'model': state, 'extra': Unpicklable()}, src)
     assert tool.main([str(src), str(tmp_path / 'a.pth'), '--arch',
-                      'wrn_16_2']) == 1
+                      'wrn-16-2']) == 1
     err = capsys.readouterr().err
     assert 'Unpicklable' in err and '--no-weights-only' in err
     assert tool.main([
-        str(src), str(tmp_path / 'b.pth'), '--arch', 'wrn_16_2',
+        str(src), str(tmp_path / 'b.pth'), '--arch', 'wrn-16-2',
         '--no-weights-only'
     ]) == 0
 
@@ -537,4 +551,4 @@ def test_cli_options_are_listed(capsys) -> None:
     with pytest.raises(SystemExit):
         tool.parse_args(['--help'])
     out = capsys.readouterr().out
-    assert '--prefix SUBNETWORK' in out and 'mobilenetV2' in out
+    assert '--prefix SUBNETWORK' in out and 'mobilenet-v2' in out

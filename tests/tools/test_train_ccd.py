@@ -14,7 +14,7 @@ TRAIN = repo_path('tools', 'train.py')
 # The second runs JDA on the model's device (here the CPU).
 @pytest.mark.parametrize('config', [
     'ccd_logits_resnet34_resnet18_1xb8_tiny.py',
-    'ccd-device-jda_logits_resnet34_resnet18_1xb8_tiny.py'
+    'ccd_logits_resnet34_resnet18_1xb8-devicejda_tiny.py'
 ])
 def test_tiny_ccd_run_loss_falls(tiny_workspace, tmp_path, config):
     work_dir = str(tmp_path / 'ccd')
@@ -47,7 +47,7 @@ def test_paper_recipe_starts_on_imagenet_layout(tmp_path):
                                       ).items()]
     work_dir = str(tmp_path / 'work')
     output = run_tool([
-        TRAIN, repo_path('configs', 'ccd', 'resnet34_resnet18_in1k.py'),
+        TRAIN, repo_path('configs', 'ccd', 'ccd_logits_resnet34_resnet18_8xb96-200e_in1k.py'),
         '--work-dir', work_dir, '--cfg-options', *options,
         'train_dataloader.batch_size=4', 'train_cfg.max_epochs=1',
         'model.teacher_ckpt=None', 'allow_random_teacher=True',

@@ -7,12 +7,15 @@ Usage:
     python tools/convert/cifar_teacher_to_mmpretrain.py SRC DST --arch NAME
         [--prefix SUBNETWORK] [--no-weights-only]
 
-NAME is the model's name in its repository (``wrn_40_2``, ``resnet32x4``,
-``vgg13``, ``ShuffleV1``, ...; see ``CIFAR_ARCHS``). Mind the two
-MobileNetV2s: ``MobileNetV2`` / ``mobile_half`` is CRD's and mdistiller's
-(stem stride 2), ``mobilenetV2`` is HSAKD's and the CCD code's (stem
-stride 1); their checkpoints tell them apart by the classifier's keys
-(``classifier.0.*`` vs ``classifier.*``), and a checkpoint given the wrong
+NAME is the model's name in this project's arch table, the one the config
+file names use (``wrn-40-2``, ``resnet32x4``, ``vgg13``, ``shufflenet-v1``,
+...; see ``CIFAR_ARCHS``); a repository's own name for it (CRD's
+``wrn_40_2``, ``ShuffleV1``, ...) is refused with the NAME to use. Mind the
+two MobileNetV2s: ``mobilenet-v2`` is HSAKD's and the CCD code's
+``mobilenetV2`` (stem stride 1, the paper's student), ``mobilenet-v2-crd``
+is CRD's and mdistiller's ``MobileNetV2`` / ``mobile_half`` (stem stride
+2); their checkpoints tell them apart by the classifier's keys
+(``classifier.*`` vs ``classifier.0.*``), and a checkpoint given the wrong
 one is refused with the name that fits.
 
 SRC may be what any of these repositories saves:
@@ -65,7 +68,8 @@ import torch
 from mmengine.logging import print_log
 
 from mmkd_ccd import compat
-from mmkd_ccd.models.backbones import CIFAR_ARCHS, cifar_classifier_cfg
+from mmkd_ccd.models.backbones import (CIFAR_ARCHS, cifar_classifier_cfg,
+                                       unknown_arch_message)
 
 __all__ = [
     'ARCH_HEADS', 'CRD_HEADS', 'DISTILLER_SUBNETWORKS',
@@ -86,7 +90,7 @@ CRD_HEADS: Dict[str, str] = {
 # arch -> its final Linear's name where the arch's own repository differs
 # from CRD: HSAKD's and CCD's MobileNetV2 holds a plain ``nn.Linear`` where
 # CRD's has ``nn.Sequential(nn.Linear)``.
-ARCH_HEADS: Dict[str, str] = {'mobilenetV2': 'classifier'}
+ARCH_HEADS: Dict[str, str] = {'mobilenet-v2': 'classifier'}
 TARGET_HEAD = 'head.fc'
 TARGET_BACKBONE = 'backbone.'
 
@@ -113,8 +117,7 @@ def crd_head_name(arch: str) -> str:
         ValueError: naming ``arch`` and the known names.
     """
     if arch not in CIFAR_ARCHS:
-        raise ValueError(f'unknown --arch {arch!r}; known: '
-                         f'{sorted(CIFAR_ARCHS)}')
+        raise ValueError(f'--arch: {unknown_arch_message(arch)}')
     return ARCH_HEADS.get(arch,
                           CRD_HEADS[CIFAR_ARCHS[arch].backbone['type']])
 
@@ -408,9 +411,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--arch',
         required=True,
-        choices=sorted(CIFAR_ARCHS),
         metavar='NAME',
-        help='model name of the checkpoint in its repository: ' +
+        help='the model, by its name in this project\'s arch table: ' +
         ', '.join(sorted(CIFAR_ARCHS)))
     parser.add_argument(
         '--prefix',
@@ -429,6 +431,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    if args.arch not in CIFAR_ARCHS:
+        print(f'error: --arch: {unknown_arch_message(args.arch)}',
+              file=sys.stderr)
+        return 2
     try:
         checkpoint = load_checkpoint_file(args.src, args.weights_only)
         weights, notes = extract_state_dict(checkpoint)

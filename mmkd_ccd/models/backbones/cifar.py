@@ -12,9 +12,12 @@ name ``mobilenetV2``: its stem convolution has stride 1 instead of 2, so
 every later feature map is twice as large (4x4 at the end instead of 2x2),
 and its classifier is a plain ``nn.Linear`` instead of CRD's
 ``nn.Sequential(nn.Linear)``. Both are here
-(``MobileNetV2CIFAR(stem_stride=...)``); the arch table names them as their
-repositories do: ``MobileNetV2`` / ``mobile_half`` for CRD's,
-``mobilenetV2`` for HSAKD's and CCD's.
+(``MobileNetV2CIFAR(stem_stride=...)``): ``mobilenet-v2`` in the arch table
+is HSAKD's and CCD's (the paper's student), ``mobilenet-v2-crd`` is CRD's.
+The arch table (:data:`CIFAR_ARCHS`) names every model in this project's one
+spelling, the one the config file names use (``wrn-40-2``,
+``shufflenet-v1``, ...); :attr:`CifarArch.source_names` lists what the
+repositories call it (``wrn_40_2``, ``ShuffleV1``, ...).
 
 The networks are written as mmpretrain backbones: ``forward(x)`` returns a
 1-tuple with the last feature map, and mmpretrain's
@@ -53,7 +56,7 @@ from mmkd_ccd.registry import MODELS
 __all__ = [
     'CIFAR_ARCHS', 'CifarArch', 'MobileNetV2CIFAR', 'ResNetCIFARKD',
     'ShuffleNetV1CIFAR', 'ShuffleNetV2CIFAR', 'VGGCIFAR', 'WideResNetCIFAR',
-    'cifar_classifier_cfg'
+    'arch_named', 'cifar_classifier_cfg', 'unknown_arch_message'
 ]
 
 InitCfg = Optional[Union[dict, List[dict]]]
@@ -695,35 +698,38 @@ class ShuffleNetV2CIFAR(BaseBackbone):
 
 
 # --------------------------------------------------------------------------
-# The zoo under its repositories' model names
+# The zoo
 # --------------------------------------------------------------------------
 class CifarArch(NamedTuple):
-    """A model of the zoo as mmpretrain pieces: the backbone config and the
-    ``in_channels`` of its ``LinearClsHead``."""
+    """A model of the zoo as mmpretrain pieces.
+
+    Attributes:
+        backbone: the backbone config.
+        in_channels: the ``in_channels`` of its ``LinearClsHead``.
+        source_names: what the repositories that define the model call it
+            (CRD's ``model_dict`` keys, HSAKD's and CCD's model names), for
+            messages and docs.
+    """
     backbone: dict
     in_channels: int
+    source_names: Tuple[str, ...]
 
 
 def _resnet(depth: int, x4: bool = False) -> CifarArch:
+    name = f'resnet{depth}' + ('x4' if x4 else '')
     if x4:
         return CifarArch(
             dict(type='ResNetCIFARKD', depth=depth,
-                 num_filters=ResNetCIFARKD.X4_FILTERS), 256)
-    return CifarArch(dict(type='ResNetCIFARKD', depth=depth), 64)
+                 num_filters=ResNetCIFARKD.X4_FILTERS), 256, (name, ))
+    return CifarArch(dict(type='ResNetCIFARKD', depth=depth), 64, (name, ))
 
 
-# Keys are the names the repositories build these models by (what their
-# checkpoints and scripts are called): CRD's ``model_dict`` names
-# (``wrn_40_2``, ``resnet32x4``, ``vgg13`` = ``vgg13_bn``, ``MobileNetV2`` =
-# its function ``mobile_half``, both keys, ...), and HSAKD's and CCD's
-# ``mobilenetV2``, the stride-1-stem MobileNetV2 that the CCD paper distils
-# from VGG-13. The two MobileNetV2 names differ in case only, as they do in
-# the repositories.
+#: The zoo, keyed by this project's names (those of the config files).
 CIFAR_ARCHS: Dict[str, CifarArch] = {
     **{
-        f'wrn_{depth}_{width}': CifarArch(
+        f'wrn-{depth}-{width}': CifarArch(
             dict(type='WideResNetCIFAR', depth=depth, widen_factor=width),
-            64 * width)
+            64 * width, (f'wrn_{depth}_{width}', ))
         for depth in (16, 40) for width in (1, 2)
     },
     **{
@@ -733,19 +739,42 @@ CIFAR_ARCHS: Dict[str, CifarArch] = {
     'resnet8x4': _resnet(8, x4=True),
     'resnet32x4': _resnet(32, x4=True),
     **{
-        f'vgg{depth}': CifarArch(dict(type='VGGCIFAR', depth=depth), 512)
+        f'vgg{depth}': CifarArch(
+            dict(type='VGGCIFAR', depth=depth), 512,
+            (f'vgg{depth}', f'vgg{depth}_bn'))
         for depth in (8, 11, 13, 16, 19)
     },
-    'MobileNetV2': CifarArch(
+    # The paper's student (HSAKD's and CCD's): stem stride 1, last map 4x4.
+    'mobilenet-v2': CifarArch(
         dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5,
-             stem_stride=2), 1280),
-    'mobilenetV2': CifarArch(
+             stem_stride=1), 1280, ('mobilenetV2', )),
+    # CRD's and mdistiller's: stem stride 2, last map 2x2.
+    'mobilenet-v2-crd': CifarArch(
         dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5,
-             stem_stride=1), 1280),
-    'ShuffleV1': CifarArch(dict(type='ShuffleNetV1CIFAR'), 960),
-    'ShuffleV2': CifarArch(dict(type='ShuffleNetV2CIFAR', net_size=1), 1024),
+             stem_stride=2), 1280, ('MobileNetV2', 'mobile_half')),
+    'shufflenet-v1': CifarArch(
+        dict(type='ShuffleNetV1CIFAR'), 960, ('ShuffleV1', )),
+    'shufflenet-v2': CifarArch(
+        dict(type='ShuffleNetV2CIFAR', net_size=1), 1024, ('ShuffleV2', )),
 }
-CIFAR_ARCHS['mobile_half'] = CIFAR_ARCHS['MobileNetV2']
+
+
+def arch_named(source_name: str) -> Optional[str]:
+    """This project's name of the model a repository calls
+    ``source_name``, or None."""
+    for name, arch in CIFAR_ARCHS.items():
+        if source_name in arch.source_names:
+            return name
+    return None
+
+
+def unknown_arch_message(arch: str) -> str:
+    """Why ``arch`` is not a key of :data:`CIFAR_ARCHS`, with the key to
+    use when ``arch`` is a repository's name for one."""
+    known = arch_named(arch)
+    hint = (f' (the repositories call {known!r} {arch!r}: use {known!r})'
+            if known else '')
+    return f'unknown CIFAR arch {arch!r}{hint}; known: {sorted(CIFAR_ARCHS)}'
 
 
 def cifar_classifier_cfg(arch: str, num_classes: int = 100) -> dict:
@@ -756,8 +785,7 @@ def cifar_classifier_cfg(arch: str, num_classes: int = 100) -> dict:
         KeyError: naming ``arch`` and the known names.
     """
     if arch not in CIFAR_ARCHS:
-        raise KeyError(f'unknown CIFAR arch {arch!r}; known: '
-                       f'{sorted(CIFAR_ARCHS)}')
+        raise KeyError(unknown_arch_message(arch))
     spec = CIFAR_ARCHS[arch]
     return dict(
         type='ImageClassifier',

@@ -16,7 +16,8 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 from mmkd_ccd.models.backbones import (CIFAR_ARCHS, VGGCIFAR,
-                                       WideResNetCIFAR, cifar_classifier_cfg)
+                                       WideResNetCIFAR, arch_named,
+                                       cifar_classifier_cfg)
 from tests.utils import repo_path
 
 NUM_CLASSES = 100
@@ -32,7 +33,7 @@ def single_thread():
     torch.set_num_threads(threads)
 
 
-ARCHS = [name for name in CIFAR_ARCHS if name != 'mobile_half']
+ARCHS = list(CIFAR_ARCHS)
 
 
 def classifier(arch: str, num_classes: int = NUM_CLASSES) -> nn.Module:
@@ -81,9 +82,9 @@ def _param_count(arch: str) -> int:
 # repeated by mdistiller and HSAKD); each is also reproduced by the closed
 # forms below, so these are tested for exact equality.
 PUBLISHED_EXACT: Dict[str, int] = {
-    'wrn_40_2': 2_255_156,
-    'wrn_16_2': 703_284,
-    'wrn_40_1': 569_780,
+    'wrn-40-2': 2_255_156,
+    'wrn-16-2': 703_284,
+    'wrn-40-1': 569_780,
     'resnet56': 861_620,
     'resnet20': 278_324,
     'resnet32x4': 7_433_860,
@@ -94,9 +95,9 @@ PUBLISHED_EXACT: Dict[str, int] = {
 # Only quoted rounded to 10k parameters (in millions); tested to 0.5%.
 PUBLISHED_ROUNDED: Dict[str, float] = {
     'resnet110': 1.73e6,
-    'MobileNetV2': 0.81e6,
-    'ShuffleV1': 0.95e6,
-    'ShuffleV2': 1.36e6,
+    'mobilenet-v2-crd': 0.81e6,
+    'shufflenet-v1': 0.95e6,
+    'shufflenet-v2': 1.36e6,
 }
 # Exact totals of CRD's mobilenetv2.py / ShuffleNetv1.py / ShuffleNetv2.py
 # counted by hand, layer by layer (100 classes):
@@ -111,10 +112,10 @@ PUBLISHED_ROUNDED: Dict[str, float] = {
 # ShuffleV2: stem 120 + stages 30_192, 244_180, 501_352 + conv2 477_184
 #   + fc 102_500 = 1_355_528 (quoted "~1.36M").
 HAND_COUNTED: Dict[str, int] = {
-    'MobileNetV2': 812_836,
-    'mobilenetV2': 812_836,
-    'ShuffleV1': 949_258,
-    'ShuffleV2': 1_355_528,
+    'mobilenet-v2-crd': 812_836,
+    'mobilenet-v2': 812_836,
+    'shufflenet-v1': 949_258,
+    'shufflenet-v2': 1_355_528,
 }
 
 
@@ -231,7 +232,7 @@ VGG_STAGES = {'block0': (64, 32, 32), 'pool0': (64, 16, 16),
               'block2': (256, 8, 8), 'pool2': (256, 4, 4),
               'block3': (512, 4, 4), 'block4': (512, 4, 4)}
 STAGE_SHAPES: Dict[str, Dict[str, Tuple[int, int, int]]] = {
-    **{f'wrn_{d}_{w}': _wrn_stages(w) for d in (16, 40) for w in (1, 2)},
+    **{f'wrn-{d}-{w}': _wrn_stages(w) for d in (16, 40) for w in (1, 2)},
     **{f'resnet{d}': _resnet_stages((16, 16, 32, 64))
        for d in (8, 14, 20, 32, 44, 56, 110)},
     'resnet8x4': _resnet_stages((32, 64, 128, 256)),
@@ -240,7 +241,7 @@ STAGE_SHAPES: Dict[str, Dict[str, Tuple[int, int, int]]] = {
     # CRD: conv_bn(3, 16, 2); (t, c, n, s) stages with c halved: 8, 12, 16,
     # 32, 48, 80, 160 channels, strides 1, 1, 2, 2, 1, 2, 1; conv_1x1_bn to
     # 1280; AvgPool2d(2, ceil_mode=True) then reads a 2x2 map
-    'MobileNetV2': {
+    'mobilenet-v2-crd': {
         'conv1': (16, 16, 16), 'blocks.0': (8, 16, 16),
         'blocks.1': (12, 16, 16), 'blocks.2': (16, 8, 8),
         'blocks.3': (32, 4, 4), 'blocks.4': (48, 4, 4),
@@ -248,7 +249,7 @@ STAGE_SHAPES: Dict[str, Dict[str, Tuple[int, int, int]]] = {
         'conv2': (1280, 2, 2)},
     # HSAKD / CCD: conv_bn(3, 16, 1), the same stages, AdaptiveAvgPool2d
     # over a 4x4 map
-    'mobilenetV2': {
+    'mobilenet-v2': {
         'conv1': (16, 32, 32), 'blocks.0': (8, 32, 32),
         'blocks.1': (12, 32, 32), 'blocks.2': (16, 16, 16),
         'blocks.3': (32, 8, 8), 'blocks.4': (48, 8, 8),
@@ -256,9 +257,9 @@ STAGE_SHAPES: Dict[str, Dict[str, Tuple[int, int, int]]] = {
         'conv2': (1280, 4, 4)},
     # 1x1 stem (24 ch, stride 1); each stage's first block has stride 2;
     # avg_pool2d(4) reads the 4x4 map
-    'ShuffleV1': {'conv1': (24, 32, 32), 'layer1': (240, 16, 16),
+    'shufflenet-v1': {'conv1': (24, 32, 32), 'layer1': (240, 16, 16),
                   'layer2': (480, 8, 8), 'layer3': (960, 4, 4)},
-    'ShuffleV2': {'conv1': (24, 32, 32), 'layer1': (116, 16, 16),
+    'shufflenet-v2': {'conv1': (24, 32, 32), 'layer1': (116, 16, 16),
                   'layer2': (232, 8, 8), 'layer3': (464, 4, 4),
                   'conv2': (1024, 4, 4)},
 }
@@ -266,10 +267,10 @@ STAGE_SHAPES: Dict[str, Dict[str, Tuple[int, int, int]]] = {
 TOTAL_STRIDE: Dict[str, int] = {
     **{arch: 4 for arch in STAGE_SHAPES if arch.startswith(('wrn', 'resnet'))},
     **{arch: 8 for arch in STAGE_SHAPES if arch.startswith('vgg')},
-    'MobileNetV2': 16,
-    'mobilenetV2': 8,
-    'ShuffleV1': 8,
-    'ShuffleV2': 8,
+    'mobilenet-v2-crd': 16,
+    'mobilenet-v2': 8,
+    'shufflenet-v1': 8,
+    'shufflenet-v2': 8,
 }
 
 
@@ -332,7 +333,7 @@ def test_forward_gives_100_logits(arch: str) -> None:
 def test_the_two_mobilenetv2s_share_weights_not_function() -> None:
     """The same tensors fit both; only the stem stride, and with it every
     feature map, differs."""
-    crd, hsakd = classifier('MobileNetV2'), classifier('mobilenetV2')
+    crd, hsakd = classifier('mobilenet-v2-crd'), classifier('mobilenet-v2')
     randomize(crd, seed=2)
     hsakd.load_state_dict(crd.state_dict(), strict=True)
     assert crd.backbone.conv1[0].stride == (2, 2)
@@ -344,29 +345,33 @@ def test_the_two_mobilenetv2s_share_weights_not_function() -> None:
 
 
 @pytest.mark.parametrize('config', [
-    'ccd_vgg13_mobilenetv2_1xb128_cifar100.py',
-    'kd-jda_vgg13_mobilenetv2_1xb128_cifar100.py',
+    'ccd_logits_vgg13_mobilenet-v2_1xb128_cifar100.py',
+    'kd-jda_logits_vgg13_mobilenet-v2_1xb128_cifar100.py',
 ])
 def test_paper_vgg13_mobilenetv2_configs_train_the_papers_student(
         config: str) -> None:
     """The CCD paper's code distils into its own (HSAKD's) MobileNetV2."""
     cfg = Config.fromfile(repo_path('configs', 'ccd', config))
     assert cfg.model.architecture.backbone == dict(
-        CIFAR_ARCHS['mobilenetV2'].backbone)
+        CIFAR_ARCHS['mobilenet-v2'].backbone)
     assert cfg.model.teacher.backbone == dict(CIFAR_ARCHS['vgg13'].backbone)
 
 
 def test_arch_table_covers_the_paper_names() -> None:
     assert {
-        'wrn_40_2', 'wrn_16_2', 'wrn_40_1', 'resnet56', 'resnet20',
-        'resnet32x4', 'resnet8x4', 'vgg13', 'vgg8', 'MobileNetV2',
-        'mobilenetV2', 'ShuffleV1', 'ShuffleV2'
+        'wrn-40-2', 'wrn-16-2', 'wrn-40-1', 'resnet56', 'resnet20',
+        'resnet32x4', 'resnet8x4', 'vgg13', 'vgg8', 'mobilenet-v2-crd',
+        'mobilenet-v2', 'shufflenet-v1', 'shufflenet-v2'
     } <= set(CIFAR_ARCHS)
-    assert CIFAR_ARCHS['mobile_half'] == CIFAR_ARCHS['MobileNetV2']
-    assert CIFAR_ARCHS['mobilenetV2'] != CIFAR_ARCHS['MobileNetV2']
+    assert arch_named('mobile_half') == arch_named('MobileNetV2') == (
+        'mobilenet-v2-crd')
+    assert arch_named('mobilenetV2') == 'mobilenet-v2'
+    assert arch_named('wrn_40_2') == 'wrn-40-2'
+    assert arch_named('resnet') is None
+    assert CIFAR_ARCHS['mobilenet-v2'] != CIFAR_ARCHS['mobilenet-v2-crd']
     assert set(STAGE_SHAPES) == set(TOTAL_STRIDE) == set(ARCHS)
-    with pytest.raises(KeyError, match='wrn_28_10'):
-        cifar_classifier_cfg('wrn_28_10')
+    with pytest.raises(KeyError, match='wrn-28-10'):
+        cifar_classifier_cfg('wrn-28-10')
 
 
 def test_vgg_pools_after_block3_only_for_64px_inputs() -> None:
