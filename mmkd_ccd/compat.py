@@ -380,24 +380,27 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
             'interrupted save or copy?')
     try:
         with torch.serialization.safe_globals(list(safe_globals)):
-            return torch.serialization.load(
-                path, map_location=map_location, weights_only=True)
+            return _read(path, name, map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         refusal = error
-    except OSError:
-        raise
-    except Exception as error:
-        raise CheckpointReadError(
-            f'checkpoint {name} cannot be read ({_first_line(error)}): '
-            'truncated, or not a file torch.save wrote') from error
     if trusted is None:
         trusted = is_trusted(source or path)
     if not trusted:
         raise _refusal(name, refusal, how_to_trust) from refusal
+    return _read(path, name, map_location, weights_only=False)
+
+
+def _read(path: str, name: str, map_location: Any,
+          weights_only: bool) -> Any:
+    """``torch.load``; a file it cannot parse raises
+    :class:`CheckpointReadError` naming it. OS errors pass through, and so
+    does the safe unpickler's refusal (``weights_only``), which the caller
+    weighs against the trust policy."""
+    passed = (OSError, pickle.UnpicklingError) if weights_only else OSError
     try:
         return torch.serialization.load(
-            path, map_location=map_location, weights_only=False)
-    except OSError:
+            path, map_location=map_location, weights_only=weights_only)
+    except passed:
         raise
     except Exception as error:
         raise CheckpointReadError(

@@ -338,8 +338,14 @@ def test_cfg_option_without_its_parents_names_the_full_key(tmp_path):
     assert 'model.teacher_ckpt' in message
 
 
-def test_cfg_option_of_a_config_variable_names_the_key_to_set():
-    message = raised(cli.ConfigKeyError, train_config, FULL_KD,
+def test_cfg_option_of_a_config_variable_names_the_key_to_set(tmp_path):
+    # A user's config that keeps the checkpoint in a top-level variable:
+    # overriding the variable changes nothing once the file is read.
+    config = tmp_path / 'kd_with_variable.py'
+    config.write_text(f"_base_ = ['{FULL_KD}']\n"
+                      "teacher_ckpt = 'checkpoints/teacher.pth'\n"
+                      'model = dict(teacher_ckpt=teacher_ckpt)\n')
+    message = raised(cli.ConfigKeyError, train_config, str(config),
                      '--cfg-options', 'teacher_ckpt=/data/teacher.pth')
     assert "'teacher_ckpt' is a variable" in message
     assert 'model.teacher_ckpt' in message
