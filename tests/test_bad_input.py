@@ -138,6 +138,14 @@ def test_jda_names_an_image_that_is_not_three_channel(shape):
     assert "results['img']" in message and str(shape) in message
 
 
+@pytest.mark.parametrize('shape', [(0, 8, 3), (8, 0, 3)])
+def test_jda_names_an_empty_image_and_its_file(shape):
+    message = raised(ValueError, JDA(policy='cifar10', prob=1.0),
+                     dict(img=np.zeros(shape, np.uint8), img_path='x.png'))
+    assert 'non-empty' in message and str(shape) in message
+    assert 'x.png' in message
+
+
 # ---------------------------------------------------------------------------
 # Transforms and model settings
 # ---------------------------------------------------------------------------

@@ -233,11 +233,14 @@ class JDA(BaseTransform):
         """
         img = results['img']
         if (not isinstance(img, np.ndarray) or img.dtype != np.uint8
-                or img.ndim != 3 or img.shape[2] != 3):
+                or img.ndim != 3 or img.shape[2] != 3 or img.size == 0):
             raise ValueError(
-                f"{type(self).__name__} needs results['img'] as an (H, W, 3) "
-                f'uint8 array, got {getattr(img, "dtype", type(img))} of '
-                f'shape {getattr(img, "shape", None)}')
+                f"{type(self).__name__} needs results['img'] as a non-empty "
+                '(H, W, 3) uint8 array, got '
+                f'{getattr(img, "dtype", type(img))} of shape '
+                f'{getattr(img, "shape", None)}'
+                + (f" ({results['img_path']})" if 'img_path' in results
+                   else ''))
         # All draws first, in the documented order; then the pixels, so the
         # chain can merge the point ops that fired next to each other.
         steps: List[Step] = []
