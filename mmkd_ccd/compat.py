@@ -5,10 +5,13 @@
 symptom it fixes, and is covered by ``tests/test_compat.py``. None of them
 edits installed files; each is idempotent.
 
+0. :func:`check_versions` -- not a shim: ``import mmkd_ccd`` calls it first
+   and refuses package versions outside :data:`SUPPORTED_VERSIONS`.
 1. :func:`fix_mmrazor_quantization_import` -- MMRazor 1.0.0 on torch >= 2.x.
 2. :func:`allow_mmengine_checkpoint_types` -- mmengine 0.10.7 on torch >= 2.6
    (with :func:`trust_checkpoint` for the checkpoints a user names).
-3. :func:`allow_cpu_distributed` -- mmengine 0.10.7 torchrun without a GPU.
+3. :func:`allow_cpu_distributed` -- mmengine 0.10.7 torchrun and srun without
+   a GPU.
 4. :func:`load_teacher_checkpoints_strictly` -- MMRazor 1.0.0 teacher_ckpt.
 5. :func:`resolve_mmcls_as_mmpretrain` -- MMRazor 1.0.0 (mmcls 1.x era) on
    mmpretrain 1.x.
@@ -16,24 +19,112 @@ edits installed files; each is idempotent.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import importlib.util
 import os
 import os.path as osp
 import pickle
+import subprocess
 import sys
 import types
-from typing import Any, Callable, List
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
 from mmengine.utils import digit_version
+from packaging.specifiers import SpecifierSet
 
 __all__ = [
     'apply_all', 'allow_cpu_distributed', 'allow_mmengine_checkpoint_types',
+    'check_versions', 'OPTIONAL_VERSIONS', 'SUPPORTED_VERSIONS',
+    'UnsupportedVersionError',
     'fix_mmrazor_quantization_import', 'load_teacher_checkpoints_strictly',
     'resolve_mmcls_as_mmpretrain', 'rewrite_mmcls_references',
     'trust_checkpoint', 'trust_checkpoints_named_by',
     'QuantizationUnavailableError'
 ]
+
+# ---------------------------------------------------------------------------
+# 0. The versions mmkd_ccd works with, checked by ``import mmkd_ccd``
+# ---------------------------------------------------------------------------
+class UnsupportedVersionError(ImportError):
+    """Raised by ``import mmkd_ccd`` when an installed package is outside the
+    versions mmkd_ccd works with (:data:`SUPPORTED_VERSIONS`)."""
+
+
+#: Distribution -> (supported versions, why the range ends there). The same
+#: ranges are ``install_requires`` (``requirements/runtime.txt``); the tested
+#: pins are ``requirements/constraints*.txt``.
+SUPPORTED_VERSIONS: Dict[str, Tuple[str, str]] = {
+    'torch': ('>=2.1', 'tested with 2.1.2 and 2.13.0'),
+    'numpy': ('>=1.25,<2', 'numpy 2 removed np.in1d, which mmpretrain 1.2.0 '
+              'calls; the checkpoint shim reads np.dtypes, new in 1.25'),
+    'mmengine': ('>=0.10.0,<1.0.0', 'the shims below replace functions of '
+                 'mmengine 0.10'),
+    'mmcv': ('>=2.0.0,<2.2.0', 'mmrazor 1.0.0 asserts mmcv <= 2.1.0 on '
+             'import, mmdet 3.3.0 mmcv < 2.2.0'),
+    'mmpretrain': ('>=1.0.0,<2.0.0', 'the mmpretrain 1.x API (DataSample, '
+                   'PackInputs)'),
+    'mmrazor': ('>=1.0.0,<1.1', 'the shims below target mmrazor 1.0.0'),
+    'setuptools': ('<81', "mmengine 0.10 resolves 'mmpretrain::' config paths "
+                   'through pkg_resources, which setuptools 81 removed'),
+}
+
+#: Checked only when installed: the ``det`` extra.
+OPTIONAL_VERSIONS: Dict[str, Tuple[str, str]] = {
+    'mmdet': ('>=3.0.0,<4.0.0', 'the mmdet 3.x API; tested with 3.3.0'),
+}
+
+
+def _installed_version(name: str) -> Optional[str]:
+    """The installed version of distribution ``name``; ``None`` if it is not
+    installed, ``''`` if it imports but has no metadata to read."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return '' if importlib.util.find_spec(name) is not None else None
+
+
+def check_versions(
+        installed: Callable[[str], Optional[str]] = _installed_version
+) -> None:
+    """Refuse to run on package versions mmkd_ccd does not work with.
+
+    Called by ``import mmkd_ccd`` before the shims below import MMRazor, so
+    that, e.g., mmcv 2.2 or numpy 2 stops the import with one message naming
+    each package, the version found and the supported range -- instead of
+    MMRazor's bare ``AssertionError`` or an ``AttributeError`` deep in
+    mmpretrain at the first training step.
+
+    Args:
+        installed: maps a distribution name to its installed version, ``None``
+            when it is not installed and ``''`` when it cannot be told.
+            Defaults to reading the installed packages' metadata.
+
+    Raises:
+        UnsupportedVersionError: listing every package outside its range.
+    """
+    problems, wanted = [], []
+    for name, (spec, why) in {**SUPPORTED_VERSIONS,
+                              **OPTIONAL_VERSIONS}.items():
+        found = installed(name)
+        if found is None and name in SUPPORTED_VERSIONS:
+            problems.append(f'{name} is not installed; mmkd_ccd needs '
+                            f'{name}{spec}')
+        elif found and not SpecifierSet(spec).contains(found,
+                                                       prereleases=True):
+            problems.append(f'{name} {found} is installed; mmkd_ccd supports '
+                            f'{name}{spec} ({why})')
+        else:
+            continue
+        wanted.append(f'"{name}{spec}"')
+    if problems:
+        raise UnsupportedVersionError(
+            'mmkd_ccd cannot run with the installed packages:\n  - ' +
+            '\n  - '.join(problems) +
+            f'\nInstall supported versions, e.g. pip install '
+            f'{" ".join(wanted)} (tested stacks: README, "Compatibility").')
+
 
 _APPLIED: set = set()
 
@@ -246,23 +337,47 @@ def allow_mmengine_checkpoint_types() -> None:
 
 
 # ---------------------------------------------------------------------------
-# 3. mmengine 0.10.7 multi-process runs without a GPU (gloo)
+# 3. mmengine 0.10.7 multi-process runs (torchrun, srun) without a GPU (gloo)
 # ---------------------------------------------------------------------------
+def _export_slurm_rendezvous(port: Optional[int]) -> None:
+    """Set torch.distributed's ``env://`` variables from those srun sets for
+    each task, the way mmengine 0.10.7's slurm launcher does: rank
+    ``SLURM_PROCID`` of ``SLURM_NTASKS``, master the first host of
+    ``SLURM_NODELIST`` (``scontrol show hostname``) unless ``MASTER_ADDR``
+    is set, port ``port``, else ``MASTER_PORT``, else 29500."""
+    if port is not None:
+        os.environ['MASTER_PORT'] = str(port)
+    os.environ.setdefault('MASTER_PORT', '29500')
+    if 'MASTER_ADDR' not in os.environ:
+        os.environ['MASTER_ADDR'] = subprocess.getoutput(
+            f'scontrol show hostname {os.environ["SLURM_NODELIST"]} | '
+            'head -n1')
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID',
+                                              os.environ['SLURM_PROCID'])
+
+
 @_once
 def allow_cpu_distributed() -> None:
-    """Let ``--launcher pytorch`` (torchrun) run on CPU-only machines.
+    """Let ``--launcher pytorch`` (torchrun) and ``--launcher slurm`` (srun)
+    run on CPU-only machines.
 
     Target: mmengine 0.10.7. Symptoms, with ``env_cfg.dist_cfg.backend=
-    'gloo'`` on a machine without CUDA: ``init_dist('pytorch')`` calls
-    ``torch.cuda.set_device(local_rank)`` unconditionally (``RuntimeError:
-    Found no NVIDIA driver``), and the runner wraps the model in
+    'gloo'`` on a machine without CUDA: ``init_dist('pytorch')`` and
+    ``init_dist('slurm')`` call ``torch.cuda.set_device(local_rank)``
+    unconditionally (``RuntimeError: Found no NVIDIA driver``; the slurm
+    launcher, without ``SLURM_LOCALID``, first divides by the GPU count),
+    and the runner wraps the model in
     ``MMDistributedDataParallel(device_ids=[local_rank])``, which torch
     rejects for a CPU module.
 
     Fix: when CUDA is unavailable, initialise the process group without
-    selecting a CUDA device, and build the wrapper without ``device_ids``
-    for a module whose parameters are on the CPU. On GPU machines both
-    behave exactly as upstream.
+    selecting a CUDA device (for slurm, after setting the rendezvous
+    variables from srun's as upstream does: :func:`_export_slurm_rendezvous`),
+    and build the wrapper without ``device_ids`` for a module whose
+    parameters are on the CPU. On GPU machines all three behave exactly as
+    upstream.
     """
     import mmengine.dist.utils as dist_utils
     import torch.distributed as torch_dist
@@ -276,6 +391,17 @@ def allow_cpu_distributed() -> None:
         torch_dist.init_process_group(backend=backend, **kwargs)
 
     dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    original_init_slurm = dist_utils._init_dist_slurm
+
+    def _init_dist_slurm(backend, port=None, init_backend='torch',
+                         **kwargs) -> None:
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return original_init_slurm(backend, port, init_backend, **kwargs)
+        _export_slurm_rendezvous(port)
+        torch_dist.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_slurm = _init_dist_slurm
 
     original_wrapper_init = MMDistributedDataParallel.__init__
 
