@@ -15,6 +15,8 @@ edits installed files; each is idempotent.
 4. :func:`load_teacher_checkpoints_strictly` -- MMRazor 1.0.0 teacher_ckpt.
 5. :func:`resolve_mmcls_as_mmpretrain` -- MMRazor 1.0.0 (mmcls 1.x era) on
    mmpretrain 1.x.
+6. :func:`load_weights_only` -- torch < 2.5 has no ``safe_globals``; called
+   by the checkpoint converters, not applied on import.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import pickle
 import subprocess
 import sys
 import types
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -36,13 +38,14 @@ from packaging.specifiers import SpecifierSet
 
 __all__ = [
     'apply_all', 'allow_cpu_distributed', 'allow_mmengine_checkpoint_types',
-    'check_versions', 'OPTIONAL_VERSIONS', 'SUPPORTED_VERSIONS',
-    'UnsupportedVersionError',
+    'check_versions', 'load_weights_only', 'OPTIONAL_VERSIONS',
+    'SUPPORTED_VERSIONS', 'UnsupportedVersionError',
     'fix_mmrazor_quantization_import', 'load_teacher_checkpoints_strictly',
     'resolve_mmcls_as_mmpretrain', 'rewrite_mmcls_references',
     'trust_checkpoint', 'trust_checkpoints_named_by',
     'QuantizationUnavailableError'
 ]
+
 
 # ---------------------------------------------------------------------------
 # 0. The versions mmkd_ccd works with, checked by ``import mmkd_ccd``
@@ -123,7 +126,7 @@ def check_versions(
             'mmkd_ccd cannot run with the installed packages:\n  - ' +
             '\n  - '.join(problems) +
             f'\nInstall supported versions, e.g. pip install '
-            f'{" ".join(wanted)} (tested stacks: README, "Compatibility").')
+            f'{" ".join(wanted)} (tested stacks: README, "Install").')
 
 
 _APPLIED: set = set()
@@ -531,6 +534,68 @@ def resolve_mmcls_as_mmpretrain() -> None:
 
     Config._get_cfg_path = staticmethod(_get_cfg_path)
     Config.fromfile = staticmethod(fromfile)
+
+
+# ---------------------------------------------------------------------------
+# 6. torch < 2.5: weights-only loading that admits a few more classes
+# ---------------------------------------------------------------------------
+def _qualified_names(classes: Sequence[type]) -> Dict[str, type]:
+    return {f'{c.__module__}.{c.__qualname__}': c for c in classes}
+
+
+def _load_restricted(path: str, allowed: Sequence[type]) -> Any:
+    """``torch.load`` through a ``pickle.Unpickler`` whose ``find_class``
+    admits only the globals torch's weights-only unpickler admits, plus
+    ``allowed``; any other global raises ``pickle.UnpicklingError`` naming
+    it. Pickle reaches code only through ``find_class``, so nothing outside
+    that list is imported or called."""
+    from torch import _weights_only_unpickler
+    admitted = {**_weights_only_unpickler._get_allowed_globals(),
+                **_qualified_names(allowed)}
+
+    class Unpickler(pickle.Unpickler):
+
+        def find_class(self, module: str, name: str) -> Any:
+            key = f'{module}.{name}'
+            if key not in admitted:
+                raise pickle.UnpicklingError(
+                    f'Unsupported global: GLOBAL {key} is not allowed in a '
+                    'weights-only load')
+            return admitted[key]
+
+    restricted = types.ModuleType('mmkd_ccd_restricted_pickle')
+    restricted.Unpickler = Unpickler
+    restricted.load = lambda file, **kwargs: Unpickler(file, **kwargs).load()
+    return torch.load(path, map_location='cpu', weights_only=False,
+                      pickle_module=restricted)
+
+
+def load_weights_only(path: str, allowed: Sequence[type] = ()) -> Any:
+    """``torch.load(path, map_location='cpu', weights_only=True)`` that
+    also unpickles the classes in ``allowed`` (e.g. ``argparse.Namespace``,
+    which training scripts store next to the weights).
+
+    Target: torch < 2.5 (tested: 2.1.2). Symptom: there is no
+    ``torch.serialization.safe_globals`` to admit a class for one load
+    (``AttributeError``), and torch 2.1's weights-only unpickler
+    instantiates no class but ``Parameter``. Fix: on such torch the file is
+    read by :func:`_load_restricted`, which admits the same globals plus
+    ``allowed``; on torch >= 2.5 this is ``torch.load`` inside
+    ``torch.serialization.safe_globals(allowed)``.
+
+    Args:
+        path: the checkpoint file.
+        allowed: classes to unpickle besides tensors and plain containers.
+            Defaults to none.
+
+    Raises:
+        pickle.UnpicklingError: naming the first global the file holds that
+            is not allowed.
+    """
+    if not hasattr(torch.serialization, 'safe_globals'):
+        return _load_restricted(path, allowed)
+    with torch.serialization.safe_globals(list(allowed)):
+        return torch.load(path, map_location='cpu', weights_only=True)
 
 
 def apply_all() -> None:

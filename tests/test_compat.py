@@ -17,13 +17,17 @@ shim                            torch 2.13 stack    torch 2.1 stack
                                 CUDA
 4 strict teacher_ckpt           active              active
 5 mmcls -> mmpretrain           active              active
+6 load_weights_only             torch's             the restricted
+                                safe_globals        unpickler
 ==============================  ==================  ======================
 """
+import argparse
 import os
 import os.path as osp
 import pickle
 import subprocess
 import sys
+from collections import OrderedDict
 
 import mmengine.dist.utils as dist_utils
 import numpy as np
@@ -41,6 +45,9 @@ from tests.utils import repo_path
 #: torch 2.13 stack. The torch 2.1 stack unpickles everything by default.
 WEIGHTS_ONLY_BY_DEFAULT = (digit_version(torch.__version__) >=
                            digit_version('2.6.0'))
+#: torch >= 2.5 admits classes to one weights-only load itself: the torch
+#: 2.13 stack, not the torch 2.1 one.
+HAS_SAFE_GLOBALS = digit_version(torch.__version__) >= digit_version('2.5.0')
 
 
 def run_python(code: str, env=None) -> subprocess.CompletedProcess:
@@ -399,3 +406,53 @@ def test_mmrazor_shipped_configs_train_on_mmpretrain(tmp_path, path, loss):
     assert all(torch.isfinite(v).all() for v in losses.values())
     assert osp.basename(type(model.student).__module__).startswith(
         'mmpretrain')
+
+
+# 6. weights-only loading that admits a few more classes ---------------------
+class MakesADirectoryWhenUnpickled:
+    """Stands for a checkpoint that runs code when it is unpickled."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return os.mkdir, (self.path, )
+
+
+def checkpoint_with(path: str, **extra) -> None:
+    torch.save({'w': torch.arange(3.0), 'stats': OrderedDict(n=torch.ones(1)),
+                **extra}, path)
+
+
+@pytest.mark.parametrize('loader', ['load_weights_only', '_load_restricted'])
+def test_weights_only_load_admits_only_the_allowed_classes(tmp_path, loader):
+    """Both stacks, both the path each stack takes and the restricted
+    unpickler torch 2.1 needs."""
+    load = getattr(compat, loader)
+    path = str(tmp_path / 'ckpt.pth')
+    checkpoint_with(path, args=argparse.Namespace(lr=0.1))
+    loaded = load(path, [argparse.Namespace])
+    assert loaded['args'] == argparse.Namespace(lr=0.1)
+    assert torch.equal(loaded['w'], torch.arange(3.0))
+    assert list(loaded['stats']) == ['n']
+    with pytest.raises(pickle.UnpicklingError, match='argparse.Namespace'):
+        load(path, [])
+    marker = tmp_path / 'made_by_unpickling'
+    checkpoint_with(path, hook=MakesADirectoryWhenUnpickled(str(marker)))
+    with pytest.raises(pickle.UnpicklingError, match='mkdir'):
+        load(path, [argparse.Namespace])
+    assert not marker.exists()
+
+
+def test_weights_only_load_path_on_this_stack(tmp_path, monkeypatch):
+    """torch 2.13 stack: torch's own safe_globals. torch 2.1 stack (no
+    safe_globals): the restricted unpickler."""
+    path = str(tmp_path / 'ckpt.pth')
+    checkpoint_with(path)
+    restricted = []
+    monkeypatch.setattr(compat, '_load_restricted',
+                        lambda *args: restricted.append(args) or {})
+    compat.load_weights_only(path, [argparse.Namespace])
+    assert hasattr(torch.serialization, 'safe_globals') == HAS_SAFE_GLOBALS
+    assert restricted == ([] if HAS_SAFE_GLOBALS else
+                          [(path, [argparse.Namespace])])

@@ -51,6 +51,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from mmengine.logging import print_log
 
+from mmkd_ccd.compat import load_weights_only
 from mmkd_ccd.models.backbones import CIFAR_ARCHS, cifar_classifier_cfg
 
 __all__ = [
@@ -260,8 +261,7 @@ def load_checkpoint_file(path: str | Path,
     if not weights_only:
         return torch.load(path, map_location='cpu', weights_only=False)
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location='cpu', weights_only=True)
+        return load_weights_only(str(path), [argparse.Namespace])
     except pickle.UnpicklingError as error:
         raise ValueError(
             f'{path} holds objects that torch.load(weights_only=True) '

@@ -37,6 +37,8 @@ from typing import (Any, Dict, List, Mapping, NamedTuple, Optional, Sequence,
 
 import torch
 
+from mmkd_ccd.compat import load_weights_only
+
 __all__ = [
     'ResNetArch', 'convert_torchvision_resnet', 'infer_arch',
     'load_source_state_dict', 'mmpretrain_backbone_cfg', 'verify_conversion',
@@ -215,8 +217,7 @@ def load_source_state_dict(path: str | Path) -> Dict[str, torch.Tensor]:
         raise FileNotFoundError(f'source checkpoint not found: {path}')
     # torchvision's reference train.py stores its argparse.Namespace under
     # 'args'; a plain attribute bag, so safe to allow next to the tensors
-    with torch.serialization.safe_globals([argparse.Namespace]):
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    checkpoint = load_weights_only(str(path), [argparse.Namespace])
     if not isinstance(checkpoint, Mapping):
         raise ValueError(f'{path} holds a {type(checkpoint).__name__}, '
                          'expected a state dict')
