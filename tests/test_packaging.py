@@ -80,7 +80,8 @@ def test_wheel_declares_requirements_and_extras(built):
     assert declared(built, 'det') == {'mmdet': '<4.0.0,>=3.0.0'}
     assert declared(built, 'demo') == {'scikit-learn': ''}
     assert declared(built, 'tests') == {'mmdet': '<4.0.0,>=3.0.0',
-                                        'scikit-learn': '', 'pytest': ''}
+                                        'scikit-learn': '', 'pytest': '',
+                                        'wheel': ''}
 
 
 def test_import_guard_enforces_the_declared_ranges(built):
