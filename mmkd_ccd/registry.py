@@ -8,6 +8,6 @@ what makes ``type='JDA'`` resolve inside an mmpretrain or mmdet pipeline and
 prefix. A private ``mmkd_ccd`` scope would be a sibling of those scopes and
 invisible from them.
 """
-from mmengine.registry import DATASETS, HOOKS, MODELS, TRANSFORMS
+from mmengine.registry import DATASETS, HOOKS, LOOPS, MODELS, TRANSFORMS
 
-__all__ = ['DATASETS', 'HOOKS', 'MODELS', 'TRANSFORMS']
+__all__ = ['DATASETS', 'HOOKS', 'LOOPS', 'MODELS', 'TRANSFORMS']

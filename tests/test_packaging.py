@@ -81,7 +81,7 @@ def test_wheel_declares_requirements_and_extras(built):
     assert declared(built, 'demo') == {'scikit-learn': ''}
     assert declared(built, 'tests') == {'mmdet': '<4.0.0,>=3.0.0',
                                         'scikit-learn': '', 'pytest': '',
-                                        'wheel': ''}
+                                        'wheel': '', 'timm': ''}
 
 
 def test_import_guard_enforces_the_declared_ranges(built):
@@ -114,8 +114,8 @@ def test_imports_without_mmdet():
         "sys.modules['mmdet'] = None  # import mmdet now raises\n"
         'import mmkd_ccd\n'
         'from mmengine.registry import MODELS, TRANSFORMS\n'
-        "print(sorted(k for k in ('JDA', 'PairedViews', 'DetJDA', "
-        "'PackPairedDetInputs') if TRANSFORMS.get(k)),\n"
+        "print(sorted(k for k in ('JDA', 'PairedViews', 'DevicePairedViews', "
+        "'DetJDA', 'PackPairedDetInputs') if TRANSFORMS.get(k)),\n"
         "      sorted(k for k in ('CCDLoss', 'PairedDataPreprocessor', "
         "'PairedDetDataPreprocessor') if MODELS.get(k)))\n")
     proc = subprocess.run([sys.executable, '-c', code], cwd=repo_path(),
@@ -123,4 +123,5 @@ def test_imports_without_mmdet():
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == (
-        "['JDA', 'PairedViews'] ['CCDLoss', 'PairedDataPreprocessor']")
+        "['DevicePairedViews', 'JDA', 'PairedViews'] "
+        "['CCDLoss', 'PairedDataPreprocessor']")

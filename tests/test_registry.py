@@ -6,11 +6,20 @@ import mmkd_ccd  # noqa: F401
 
 COMPONENTS = [
     ('TRANSFORMS', 'JDA'),
+    ('TRANSFORMS', 'DetJDA'),
     ('TRANSFORMS', 'PairedViews'),
+    ('TRANSFORMS', 'PackPairedDetInputs'),
+    ('TRANSFORMS', 'SingleRotation'),
+    ('DATASETS', 'FewShotDataset'),
     ('MODELS', 'CCDLoss'),
+    ('MODELS', 'DenseCCDLoss'),
+    ('MODELS', 'PairedLoss'),
     ('MODELS', 'PairedDistiller'),
     ('MODELS', 'PairedDataPreprocessor'),
+    ('MODELS', 'PairedDetDataPreprocessor'),
     ('LOOPS', 'DistillTestLoop'),
+    ('HOOKS', 'ExactResumeHook'),
+    ('HOOKS', 'RankAveragedLogHook'),
 ]
 
 

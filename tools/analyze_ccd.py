@@ -44,11 +44,13 @@ import torch.nn as nn  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import BaseDataset  # noqa: E402
 from mmengine.registry import MODELS, DefaultScope  # noqa: E402
-from mmengine.runner import (CheckpointLoader, load_state_dict,  # noqa: E402
-                             set_random_seed)
+from mmengine.runner import load_state_dict, set_random_seed  # noqa: E402
 from mmpretrain.datasets.transforms import PackInputs  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
+from mmkd_ccd.cli import check_cfg_options  # noqa: E402
+from mmkd_ccd.datasets.transforms.device_paired_views import (  # noqa: E402
+    PLAN_KEY)
 from mmkd_ccd.models.data_preprocessors import (  # noqa: E402
     PairedDataPreprocessor)
 from mmkd_ccd.models.losses import ccd_weights  # noqa: E402
@@ -188,10 +190,9 @@ def load_teacher(teacher: nn.Module, path: str) -> None:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'TEACHER_CKPT: no checkpoint file {path}')
-    # The user named this file, so it may need full unpickling (mmengine
-    # checkpoints carry their message hub).
-    mmkd_ccd.compat.trust_checkpoint(path)
-    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    # The user named this file, so it is trusted for full unpickling
+    # (mmengine checkpoints carry their message hub).
+    checkpoint = mmkd_ccd.compat.load_named_checkpoint(path)
     if not isinstance(checkpoint, dict):
         raise ValueError(f'{path}: expected a checkpoint dict (with a '
                          f'state_dict), got {type(checkpoint).__name__}')
@@ -233,7 +234,12 @@ def collect_weights(dataset: BaseDataset, indices: Sequence[int],
             *(PackInputs.format_input(item['img']) for item in items))
         batch = preprocessor(
             dict(inputs=[list(originals), list(augmented)],
-                 data_samples=[DataSample() for _ in items]),
+                 data_samples=[
+                     # DevicePairedViews' plan finishes the augmented view.
+                     DataSample(metainfo={PLAN_KEY: item[PLAN_KEY]}
+                                if PLAN_KEY in item else None)
+                     for item in items
+                 ]),
             training=False)
         with torch.no_grad():
             logits = teacher(batch['inputs'], mode='tensor')
@@ -301,6 +307,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options, args.config)
         cfg.merge_from_dict(args.cfg_options)
     out_dir = args.out_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0],

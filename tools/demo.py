@@ -6,7 +6,7 @@ Usage:
 
 Steps: write the bundled digits (1797 images) as 16x16 colour PNGs in
 CustomDataset layout under ``data/digits``; train the teacher
-(configs/demo/teacher_digits.py); then the student alone, KD, KD+JDA and
+(configs/demo/resnet18-w16_1xb64_digits.py); then the student alone, KD, KD+JDA and
 CCD+JDA (configs/demo/*.py) from the same seed. Accuracies are top-1 on the
 held-out 20%. It is a demonstration that the pipeline runs end to end, not
 a benchmark: one seed, a toy dataset and a 10-epoch schedule say nothing
@@ -30,10 +30,10 @@ from mmkd_ccd.datasets import toy_data  # noqa: E402
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA_ROOT = osp.join('data', 'digits')
 STUDENT_RUNS: List[Tuple[str, str]] = [
-    ('student alone', 'student_digits.py'),
-    ('student + KD', 'kd_digits.py'),
-    ('student + KD+JDA', 'kd-jda_digits.py'),
-    ('student + CCD+JDA', 'ccd-jda_digits.py'),
+    ('student alone', 'resnet18-w4_1xb64_digits.py'),
+    ('student + KD', 'kd_logits_resnet18-w16_resnet18-w4_1xb64_digits.py'),
+    ('student + KD+JDA', 'kd-jda_logits_resnet18-w16_resnet18-w4_1xb64_digits.py'),
+    ('student + CCD+JDA', 'ccd_logits_resnet18-w16_resnet18-w4_1xb64_digits.py'),
 ]
 
 
@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     print(f'[demo] digits written under {DATA_ROOT}', flush=True)
 
     rows = []
-    metrics, _ = train('teacher_digits.py', osp.join(args.work_dir, 'teacher'),
+    metrics, _ = train('resnet18-w16_1xb64_digits.py', osp.join(args.work_dir, 'teacher'),
                        args.epochs)
     teacher_ckpt = osp.join(args.work_dir, 'teacher',
                             f'epoch_{args.epochs}.pth')
@@ -93,7 +93,7 @@ def main(argv=None) -> None:
           f'({time.time() - start:.0f} s)', flush=True)
 
     for name, config in STUDENT_RUNS:
-        ckpt = None if config == 'student_digits.py' else teacher_ckpt
+        ckpt = None if config == 'resnet18-w4_1xb64_digits.py' else teacher_ckpt
         metrics, runner = train(config, osp.join(args.work_dir,
                                                  config[:-3]), args.epochs,
                                 ckpt)

@@ -152,17 +152,14 @@ def load_distill_checkpoint(
         path: str) -> Tuple[Mapping[str, Any], Dict[str, Any]]:
     """``(state_dict, meta)`` of the checkpoint at ``path``, on the CPU.
 
-    mmengine checkpoints pickle the message hub, which the safe unpickler
-    refuses, so a file named here is trusted
-    (:func:`mmkd_ccd.compat.trust_checkpoint`). A bare state dict (no
-    ``'state_dict'`` entry) is accepted, with an empty meta.
+    The user named this file, so it is trusted for full unpickling
+    (:func:`mmkd_ccd.compat.load_named_checkpoint`): mmengine checkpoints
+    pickle their message hub, which the safe unpickler refuses. A bare
+    state dict (no ``'state_dict'`` entry) is accepted, with an empty meta.
     """
-    from mmengine.runner import CheckpointLoader
-
     if not osp.isfile(path):
         raise FileNotFoundError(f'distillation checkpoint not found: {path}')
-    mmkd_ccd.compat.trust_checkpoint(path)
-    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    checkpoint = mmkd_ccd.compat.load_named_checkpoint(path)
     if not isinstance(checkpoint, Mapping):
         raise TypeError(f'{path} holds a {type(checkpoint).__name__}, '
                         'expected a checkpoint dict')
@@ -227,7 +224,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         export_student(args.checkpoint, args.out_dir, args.student_key,
                        args.name)
-    except (FileNotFoundError, KeyError, TypeError) as error:
+    except (FileNotFoundError, KeyError, TypeError, ValueError) as error:
         # KeyError's str() is the repr of its message; show the text
         message = error.args[0] if isinstance(error, KeyError) else error
         print(f'error: {message}', file=sys.stderr)

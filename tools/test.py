@@ -3,7 +3,12 @@
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--amp]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
-        [--out FILE]
+        [--out FILE] [--no-strict]
+
+CHECKPOINT must fit the config's model key for key: a checkpoint of another
+model is an error naming the missing and unexpected keys, not a test of a
+randomly initialised model; ``--no-strict`` loads only the keys that fit.
+CHECKPOINT is trusted for full unpickling (mmengine checkpoints need it).
 
 For a distillation config the student is evaluated; the teacher is reported
 too (``teacher.`` metrics) when the config's ``test_cfg`` is

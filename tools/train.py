@@ -2,8 +2,16 @@
 
 Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--cfg-options KEY=VALUE ...]
+        [--auto-scale-lr] [--cfg-options KEY=VALUE ...] [--no-strict]
         [--launcher {none,pytorch,slurm,mpi}]
+
+``--resume CKPT`` continues from CKPT; a bare ``--resume`` from the
+checkpoint ``WORK_DIR/last_checkpoint`` names, and is an error when there
+is none. Either file is trusted for full unpickling, nothing else in the
+work dir is. The run refuses to start when a ``--cfg-options`` key changes
+nothing, when a distillation teacher would start from random weights
+(unless ``allow_random_teacher=True``), or when a checkpoint does not fit
+the model (unless ``--no-strict``): see :mod:`mmkd_ccd.cli`.
 
 ``mmkd_ccd`` is imported before the config is read, so its compatibility
 shims (e.g. ``mmcls::`` configs resolved to mmpretrain) apply to the config
@@ -20,6 +28,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmkd_ccd  # noqa: E402,F401  (shims + registration before config read)
 from mmengine.config import Config  # noqa: E402
 from mmkd_ccd.cli import add_runner_args, build_runner, load_config  # noqa
+from mmkd_ccd.engine import add_training_hooks  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,8 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='?',
         type=str,
         const='auto',
-        help='resume from CKPT, or with no value from the latest checkpoint '
-        'in the work dir')
+        help='resume from CKPT, or with no value from the checkpoint that '
+        'WORK_DIR/last_checkpoint names (an error if there is none)')
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument(
@@ -45,6 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_config(args: argparse.Namespace) -> Config:
     cfg = load_config(args)
+    add_training_hooks(cfg)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):

@@ -22,7 +22,7 @@ import os
 import os.path as osp
 import sys
 import textwrap
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -32,6 +32,11 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import BaseDataset  # noqa: E402
 from mmengine.registry import DATASETS, init_default_scope  # noqa: E402
 from mmengine.runner import set_random_seed  # noqa: E402
+
+from mmkd_ccd.datasets.transforms.device_paired_views import (  # noqa: E402
+    PLAN_KEY)
+from mmkd_ccd.models.data_preprocessors.device_jda import (  # noqa: E402
+    finish_view_array)
 
 #: Inches per grid row and per view column; at :data:`DPI` a row is
 #: ``ROW_INCHES * DPI`` pixels high whatever the images' size.
@@ -51,7 +56,7 @@ def _is_paired_views(step: object) -> bool:
     kind = step.get('type')
     name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
     # Scoped names such as 'mmkd_ccd.PairedViews' name the same transform.
-    return name.rsplit('.', 1)[-1] == 'PairedViews'
+    return name.rsplit('.', 1)[-1] in ('PairedViews', 'DevicePairedViews')
 
 
 def paired_dataset_cfg(cfg: Config, config_path: str) -> dict:
@@ -137,6 +142,16 @@ def to_display(img: np.ndarray) -> np.ndarray:
     return img.squeeze()
 
 
+def views_to_show(results: dict) -> Tuple[np.ndarray, np.ndarray]:
+    """The original and augmented view of a pipeline's results; the
+    augmented view of ``DevicePairedViews`` is finished (on the CPU) as the
+    model's device would finish it."""
+    original, augmented = results['img']
+    if PLAN_KEY in results:
+        augmented = finish_view_array(augmented, results[PLAN_KEY])
+    return original, augmented
+
+
 def caption(index: int, name: str, ops: Sequence[str]) -> str:
     fired = ', '.join(ops) if ops else 'no JDA op fired'
     return textwrap.fill(f'#{index} ({name}): {fired}', CAPTION_WIDTH)
@@ -156,7 +171,7 @@ def draw_pairs(dataset: BaseDataset, indices: Sequence[int], out: str) -> None:
     rows = fig.subfigures(len(indices), 1, squeeze=False)[:, 0]
     for row, index in zip(rows, indices):
         results = dataset[index]
-        original, augmented = results['img']
+        original, augmented = views_to_show(results)
         row.suptitle(
             caption(index, class_name(dataset, results.get('gt_label')),
                     results.get('jda_ops', [])),

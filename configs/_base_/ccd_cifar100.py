@@ -1,4 +1,4 @@
-# The paper's CIFAR-100 recipe (SPEC 1.3), shared by
+# The paper's CIFAR-100 recipe (docs/method.md, section 3), shared by
 # configs/ccd/*_cifar100.py: CCD+JDA, 240 epochs, 128 images (256 views) per
 # step on one GPU, SGD lr 0.1 momentum 0.9 nesterov wd 1e-4, lr x0.1 at
 # 150/180/210, pad-4 random crop 32 + flip, JDA 'cifar100' policy (p=0.3).
@@ -10,6 +10,7 @@ _base_ = [
     'mmpretrain::_base_/default_runtime.py',
     './models/cifar100_archs.py',
     './models/ccd_distiller.py',
+    './teacher_checkpoints.py',
 ]
 custom_imports = dict(imports=['mmkd_ccd'], allow_failed_imports=False)
 

@@ -6,6 +6,9 @@ _base_ = [
     '../_base_/datasets/tiny_custom.py',
 ]
 model = dict(teacher_ckpt=None)
+# no teacher checkpoint on purpose: tools/train.py refuses a random teacher
+# unless told
+allow_random_teacher = True
 train_dataloader = _base_.tiny_train_dataloader
 val_dataloader = _base_.tiny_val_dataloader
 test_dataloader = _base_.tiny_val_dataloader

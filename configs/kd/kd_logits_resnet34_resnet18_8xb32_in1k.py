@@ -5,12 +5,10 @@ _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/teacher_checkpoints.py',
+    '../_base_/models/kd_distiller.py',
 ]
 custom_imports = dict(imports=['mmkd_ccd'], allow_failed_imports=False)
-
-# mmpretrain's ResNet-34 in mmpretrain format, e.g. converted from
-# torchvision's weights with tools/convert/torchvision_resnet_to_mmpretrain.py
-teacher_ckpt = 'checkpoints/resnet34_8xb32_in1k.pth'
 
 model = dict(
     _scope_='mmrazor',
@@ -24,17 +22,8 @@ model = dict(
         cfg_path='mmpretrain::resnet/resnet18_8xb32_in1k.py', pretrained=False),
     teacher=dict(
         cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py', pretrained=False),
-    teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(
-            loss_kl=dict(type='KLDivergence', tau=1, loss_weight=3)),
-        loss_forward_mappings=dict(
-            loss_kl=dict(
-                preds_S=dict(from_student=True, recorder='fc'),
-                preds_T=dict(from_student=False, recorder='fc')))))
+    teacher_ckpt=_base_.teacher_checkpoints['resnet34_in1k'],
+    distiller=_base_.kd_distiller)
 
 find_unused_parameters = True
 

@@ -1,6 +1,6 @@
 """Few-shot training sets: a class-stratified fraction of a dataset.
 
-The paper's analysis (d) (Li, Shao et al., ACCV 2022; SPEC.md section 1.4)
+The paper's analysis (d) (Li, Shao et al., ACCV 2022)
 distils with only a fraction of the training images of every class, where the
 augmented views matter most.
 """

@@ -5,20 +5,22 @@ from typing import Dict, Sequence
 
 import torch
 from mmengine.model import is_model_wrapper
-from mmengine.registry import LOOPS
 from mmengine.runner import TestLoop, autocast
+
+from mmkd_ccd.registry import LOOPS
 
 
 @LOOPS.register_module()
 class DistillTestLoop(TestLoop):
     """mmengine's ``TestLoop`` for a distillation algorithm.
 
-    Evaluates the student (the algorithm's own ``predict``) and, with
-    ``evaluate_teacher=True``, the teacher on the same data, reporting its
-    metrics with a ``teacher.`` prefix. Both use the algorithm's data
-    preprocessor, so a teacher built without one is normalised like the
-    student. MMRazor's ``SingleTeacherDistillValLoop`` does the same for
-    validation.
+    Evaluates the student (the algorithm's own ``predict``) exactly as
+    ``TestLoop`` does and, with ``evaluate_teacher=True``, the teacher on the
+    same data, reporting its metrics with a ``teacher.`` prefix in the same
+    metrics dict (so hooks and loggers see both). The teacher uses the
+    algorithm's data preprocessor, so a teacher built without one is
+    normalised like the student. MMRazor's ``SingleTeacherDistillValLoop``
+    does the same for validation.
 
     Args:
         runner, dataloader, evaluator, fp16: as for ``TestLoop``.
@@ -30,28 +32,12 @@ class DistillTestLoop(TestLoop):
                  evaluate_teacher: bool = True) -> None:
         super().__init__(runner, dataloader, evaluator, fp16)
         self.evaluate_teacher = evaluate_teacher
-
-    def run(self) -> Dict[str, float]:
-        self.runner.call_hook('before_test')
-        self.runner.call_hook('before_test_epoch')
-        self.runner.model.eval()
-        for idx, data_batch in enumerate(self.dataloader):
-            self.run_iter(idx, data_batch)
-        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
-        if self.evaluate_teacher:
-            for idx, data_batch in enumerate(self.dataloader):
-                self.run_teacher_iter(data_batch)
-            teacher_metrics = self.evaluator.evaluate(
-                len(self.dataloader.dataset))
-            metrics.update(
-                {f'teacher.{k}': v
-                 for k, v in teacher_metrics.items()})
-        self.runner.call_hook('after_test_epoch', metrics=metrics)
-        self.runner.call_hook('after_test')
-        return metrics
+        if evaluate_teacher:
+            self.evaluator = _StudentThenTeacher(self, self.evaluator)
 
     @torch.no_grad()
     def run_teacher_iter(self, data_batch: Sequence[dict]) -> None:
+        """Predict one batch with the teacher and feed the evaluator."""
         algorithm = self.runner.model
         if is_model_wrapper(algorithm):
             algorithm = algorithm.module
@@ -64,3 +50,31 @@ class DistillTestLoop(TestLoop):
             data = algorithm.data_preprocessor(data_batch, False)
             outputs = algorithm.teacher(**data, mode='predict')
         self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+
+
+class _StudentThenTeacher:
+    """The evaluator ``TestLoop.run`` sees when the teacher is evaluated too.
+
+    Everything is the loop's own evaluator's, except that ``evaluate``,
+    called once the student's predictions are processed, returns the
+    student's metrics plus the teacher's (``teacher.`` prefix), for which it
+    runs the teacher over the same dataloader first.
+    """
+
+    def __init__(self, loop: DistillTestLoop, evaluator) -> None:
+        self._loop = loop
+        self._evaluator = evaluator
+
+    def __getattr__(self, name: str):
+        return getattr(self._evaluator, name)
+
+    def process(self, *args, **kwargs) -> None:
+        self._evaluator.process(*args, **kwargs)
+
+    def evaluate(self, size: int) -> Dict[str, float]:
+        metrics = self._evaluator.evaluate(size)
+        for data_batch in self._loop.dataloader:
+            self._loop.run_teacher_iter(data_batch)
+        teacher = self._evaluator.evaluate(size)
+        metrics.update({f'teacher.{k}': v for k, v in teacher.items()})
+        return metrics

@@ -15,10 +15,10 @@ from mmkd_ccd.structures import ViewPairing
 from tests.utils import read_scalars, repo_path, run_tool
 
 CONFIG_DIR = repo_path('configs', 'ccd_det')
-DENSE_CCD = 'ccd_retinanet_r50_r18_fpn_1x_coco.py'
-DENSE_CCD_TINY = 'ccd_retinanet_r50_r18_fpn_1xb2_tiny-coco.py'
-JDA_CWD = 'jda_cwd_fpn_retina_r101_retina_r50_1x_coco.py'
-JDA_CWD_TINY = 'jda_cwd_fpn_retina_r50_retina_r18_1xb2_tiny-coco.py'
+DENSE_CCD = 'ccd_cls-scores_retina_r50_retina_r18_1x_coco.py'
+DENSE_CCD_TINY = 'ccd_cls-scores_retina_r50_retina_r18_1xb2_tiny-coco.py'
+JDA_CWD = 'cwd-jda_fpn_retina_r101_retina_r50_1x_coco.py'
+JDA_CWD_TINY = 'cwd-jda_fpn_retina_r50_retina_r18_1xb2_tiny-coco.py'
 
 
 def _pipeline_types(cfg: Config) -> list:

@@ -21,7 +21,7 @@ CONFIGS = sorted(
 
 def test_configs_found():
     names = [osp.basename(c) for c in CONFIGS]
-    assert 'resnet34_resnet18_in1k.py' in names
+    assert 'ccd_logits_resnet34_resnet18_8xb96-200e_in1k.py' in names
     assert sum('cifar100' in n for n in names) >= 20
 
 

@@ -13,6 +13,9 @@ from tests.utils import load_tool, repo_path, run_tool
 TOOL = repo_path('tools', 'analyze_ccd.py')
 CONFIG = repo_path('configs', 'ccd',
                    'ccd_logits_resnet34_resnet18_1xb8_tiny.py')
+# The same model, with JDA on the model's device.
+DEVICE_CONFIG = repo_path(
+    'configs', 'ccd', 'ccd_logits_resnet34_resnet18_1xb8-devicejda_tiny.py')
 
 
 tool = load_tool(TOOL)
@@ -110,11 +113,12 @@ def test_teacher_checkpoint_with_other_keys_is_rejected(distiller, tmp_path):
         tool.load_teacher(distiller.teacher, str(tmp_path / 'nope.pth'))
 
 
-def test_end_to_end(distiller, tiny_workspace, tmp_path):
+@pytest.mark.parametrize('config', [CONFIG, DEVICE_CONFIG], ids=osp.basename)
+def test_end_to_end(distiller, tiny_workspace, tmp_path, config):
     checkpoint = str(tmp_path / 'distill.pth')
     torch.save({'state_dict': distiller.state_dict()}, checkpoint)
     out_dir = str(tmp_path / 'analysis')
-    output = run_tool([TOOL, CONFIG, checkpoint, '--num-images', '8',
+    output = run_tool([TOOL, config, checkpoint, '--num-images', '8',
                        '--out-dir', out_dir], tiny_workspace)
     assert '| all images | 8 |' in output
     assert osp.isfile(osp.join(out_dir, 'ccd_weights.png'))

@@ -3,6 +3,7 @@ paper's ImageNet recipe starting on an ImageNet-layout folder."""
 import math
 
 import numpy as np
+import pytest
 
 from mmkd_ccd.datasets import toy_data
 from tests.utils import read_scalars, repo_path, run_tool
@@ -10,11 +11,16 @@ from tests.utils import read_scalars, repo_path, run_tool
 TRAIN = repo_path('tools', 'train.py')
 
 
-def test_tiny_ccd_run_loss_falls(tiny_workspace, tmp_path):
+# The second runs JDA on the model's device (here the CPU).
+@pytest.mark.parametrize('config', [
+    'ccd_logits_resnet34_resnet18_1xb8_tiny.py',
+    'ccd_logits_resnet34_resnet18_1xb8-devicejda_tiny.py'
+])
+def test_tiny_ccd_run_loss_falls(tiny_workspace, tmp_path, config):
     work_dir = str(tmp_path / 'ccd')
     run_tool([
         TRAIN,
-        repo_path('configs', 'ccd', 'ccd_logits_resnet34_resnet18_1xb8_tiny.py'),
+        repo_path('configs', 'ccd', config),
         '--work-dir', work_dir, '--cfg-options', 'train_cfg.max_epochs=6',
         'optim_wrapper.optimizer.lr=0.01', 'randomness.seed=0'
     ], tiny_workspace)
@@ -41,10 +47,11 @@ def test_paper_recipe_starts_on_imagenet_layout(tmp_path):
                                       ).items()]
     work_dir = str(tmp_path / 'work')
     output = run_tool([
-        TRAIN, repo_path('configs', 'ccd', 'resnet34_resnet18_in1k.py'),
+        TRAIN, repo_path('configs', 'ccd', 'ccd_logits_resnet34_resnet18_8xb96-200e_in1k.py'),
         '--work-dir', work_dir, '--cfg-options', *options,
         'train_dataloader.batch_size=4', 'train_cfg.max_epochs=1',
-        'model.teacher_ckpt=None', 'default_hooks.logger.interval=1'
+        'model.teacher_ckpt=None', 'allow_random_teacher=True',
+        'default_hooks.logger.interval=1'
     ], str(tmp_path))
     records = [r for r in read_scalars(work_dir) if 'loss' in r]
     # 12 images / 4 per step = 3 steps of 8 views at 224x224.

@@ -37,6 +37,23 @@ def test_pipeline_is_cut_after_paired_views():
     assert len(cfg.train_dataloader.dataset.dataset.pipeline) == 3
 
 
+def test_device_paired_views_are_shown_finished():
+    from mmengine.registry import TRANSFORMS
+    views = TRANSFORMS.build(
+        dict(type='DevicePairedViews', view_pipeline=[],
+             augment=[dict(type='JDA', policy=[dict(type='invert')],
+                           prob=1.0)]))
+    image = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    original, augmented = tool.views_to_show(views(dict(img=image)))
+    assert np.array_equal(original, image)
+    assert np.array_equal(augmented, 255 - image)
+    dataset_cfg = tool.paired_dataset_cfg(
+        Config(dict(train_dataloader=dict(dataset=dict(
+            pipeline=[dict(type='LoadImageFromFile'),
+                      dict(PAIRED, type='DevicePairedViews')])))), 'cfg.py')
+    assert dataset_cfg['pipeline'][-1]['type'] == 'DevicePairedViews'
+
+
 def test_caption_names_fired_ops_or_says_none():
     assert tool.caption(3, 'cat', ['rotate(10)', 'invert']) == (
         '#3 (cat): rotate(10), invert')

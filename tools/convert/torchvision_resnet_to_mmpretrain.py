@@ -4,7 +4,7 @@ head ``LinearClsHead``).
 
 Usage:
     python tools/convert/torchvision_resnet_to_mmpretrain.py SRC DST
-        [--verify-depth {18,34,50,101,152}] [--atol ATOL]
+        [--verify-depth {18,34,50,101,152}] [--atol ATOL] [--no-weights-only]
 
 SRC is a torchvision state dict as downloaded (e.g. ``resnet50-0676ba61.pth``)
 or a dict wrapping one under ``'state_dict'`` or ``'model'`` (what
@@ -14,7 +14,9 @@ torchvision's reference training script saves). Supported: resnet18/34/50/
 DST receives ``{'state_dict': ..., 'meta': {...}}``; ``meta['backbone']`` is
 the mmpretrain backbone config that the weights fit, to paste into a config.
 ``--verify-depth D`` rebuilds both models (depth D, random input) and exits
-non-zero unless their logits agree within ``--atol``.
+non-zero unless their logits agree within ``--atol``. SRC is read with the
+safe unpickler (tensors, plain containers, ``argparse.Namespace``) unless
+``--no-weights-only`` says the file is trusted.
 
 Why a pure renaming is exact: torchvision's Bottleneck puts the stride on the
 3x3 conv ("ResNet v1.5"), and so does mmpretrain's with its default
@@ -28,6 +30,7 @@ differ (``backbone.`` and ``head.``), and the logits come out bit-identical
 from __future__ import annotations
 
 import argparse
+import os.path as osp
 import re
 import sys
 from collections import OrderedDict
@@ -35,9 +38,12 @@ from pathlib import Path
 from typing import (Any, Dict, List, Mapping, NamedTuple, Optional, Sequence,
                     Tuple)
 
-import torch
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmkd_ccd.compat import load_weights_only
+import torch  # noqa: E402
+
+from mmkd_ccd import compat  # noqa: E402
 
 __all__ = [
     'ResNetArch', 'convert_torchvision_resnet', 'infer_arch',
@@ -209,15 +215,30 @@ def convert_torchvision_resnet(
     return ordered
 
 
-def load_source_state_dict(path: str | Path) -> Dict[str, torch.Tensor]:
+def load_source_state_dict(
+        path: str | Path,
+        weights_only: bool = True) -> Dict[str, torch.Tensor]:
     """Load a raw torchvision state dict, or one wrapped under
-    ``'state_dict'`` or ``'model'``, onto the CPU."""
+    ``'state_dict'`` or ``'model'``, onto the CPU.
+
+    With ``weights_only`` (the default) the file is read by the safe
+    unpickler (:func:`mmkd_ccd.compat.load_checkpoint_file`), which also
+    accepts ``argparse.Namespace``: torchvision's reference ``train.py``
+    stores its options under ``'args'``.
+
+    Raises:
+        FileNotFoundError: naming ``path``.
+        ValueError: naming ``path``: the safe unpickler refused it (with
+            what it refused), the file is not a checkpoint, it is already an
+            mmpretrain checkpoint, or it holds entries that are not tensors.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'source checkpoint not found: {path}')
-    # torchvision's reference train.py stores its argparse.Namespace under
-    # 'args'; a plain attribute bag, so safe to allow next to the tensors
-    checkpoint = load_weights_only(str(path), [argparse.Namespace])
+    checkpoint = compat.load_checkpoint_file(
+        path, map_location='cpu', trusted=not weights_only,
+        how_to_trust='If you trust the file, rerun with --no-weights-only.',
+        safe_globals=[argparse.Namespace])
     if not isinstance(checkpoint, Mapping):
         raise ValueError(f'{path} holds a {type(checkpoint).__name__}, '
                          'expected a state dict')
@@ -225,6 +246,13 @@ def load_source_state_dict(path: str | Path) -> Dict[str, torch.Tensor]:
         if isinstance(checkpoint.get(wrapper), Mapping):
             checkpoint = checkpoint[wrapper]
             break
+    if any(key.startswith(('backbone.', 'architecture.'))
+           for key in checkpoint):
+        raise ValueError(
+            f'{path} is already an mmpretrain/MMRazor checkpoint (keys '
+            'under backbone. or architecture.), not a torchvision state '
+            'dict: use it as it is (load_from, teacher_ckpt, init_cfg), or '
+            'tools/export_student.py for a distillation checkpoint')
     not_tensors = [
         k for k, v in checkpoint.items() if not isinstance(v, torch.Tensor)
     ]
@@ -331,13 +359,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=float,
         default=1e-5,
         help='largest abs logit difference --verify-depth accepts')
+    parser.add_argument(
+        '--no-weights-only',
+        dest='weights_only',
+        action='store_false',
+        help='unpickle arbitrary objects in SRC (runs code from the file: '
+        'only for checkpoints you trust)')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     try:
-        source = load_source_state_dict(args.src)
+        source = load_source_state_dict(args.src, args.weights_only)
         converted = convert_torchvision_resnet(source)
         arch = infer_arch(source)
         backbone = mmpretrain_backbone_cfg(arch)

@@ -4,6 +4,7 @@
 # pipeline, after its resize and flip, and the augmentation is photometric.
 # One data sample serves both views (same boxes); PairedDetDataPreprocessor
 # stacks the original views, then the augmented views.
+custom_imports = dict(imports=['mmkd_ccd'], allow_failed_imports=False)
 paired_views_steps = [
     dict(
         type='PairedViews',

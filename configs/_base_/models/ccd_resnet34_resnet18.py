@@ -2,7 +2,6 @@
 # configs/ccd/*resnet34_resnet18*.py. Leaf configs also set
 # `train_dataloader = dict(dataset=dict(pipeline=_base_.jda_train_pipeline))`.
 _base_ = ['../jda_imagenet.py', './ccd_distiller.py']
-custom_imports = dict(imports=['mmkd_ccd'], allow_failed_imports=False)
 
 model = dict(
     _scope_='mmrazor',
@@ -12,9 +11,7 @@ model = dict(
         cfg_path='mmpretrain::resnet/resnet18_8xb32_in1k.py', pretrained=False),
     teacher=dict(
         cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py', pretrained=False),
-    # torchvision's ResNet-34 (73.31% top-1) converted to mmpretrain format
-    # with tools/convert/torchvision_resnet_to_mmpretrain.py
-    teacher_ckpt=_base_.jda_teacher_ckpt,
+    teacher_ckpt=_base_.teacher_checkpoints['resnet34_in1k'],
     distiller=_base_.ccd_distiller)
 
 find_unused_parameters = True

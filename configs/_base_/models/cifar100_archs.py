@@ -1,6 +1,8 @@
-# The CIFAR-100 classifiers of the CRD / mdistiller / HSAKD line of work
-# (mmkd_ccd.models.backbones.cifar), keyed by the names those repositories
-# use. Parameter counts are tested in tests/models/backbones/test_cifar.py.
+# The CIFAR-100 classifiers of the CRD / mdistiller / HSAKD / CCD line of
+# work (mmkd_ccd.models.backbones.cifar), keyed by this project's arch names,
+# the ones in the config file names; tests/configs/test_configs.py checks
+# that this table equals CIFAR_ARCHS there. The repositories' own names are
+# in CIFAR_ARCHS[...].source_names (wrn_40_2, ShuffleV1, mobilenetV2, ...).
 def cifar_classifier(backbone, in_channels):
     return dict(
         type='mmpretrain.ImageClassifier',
@@ -16,28 +18,35 @@ def cifar_classifier(backbone, in_channels):
             loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0)))
 
 
-cifar100_archs = dict(
-    wrn_40_2=cifar_classifier(
+cifar100_archs = {
+    'wrn-40-2': cifar_classifier(
         dict(type='WideResNetCIFAR', depth=40, widen_factor=2), 128),
-    wrn_16_2=cifar_classifier(
+    'wrn-16-2': cifar_classifier(
         dict(type='WideResNetCIFAR', depth=16, widen_factor=2), 128),
-    wrn_40_1=cifar_classifier(
+    'wrn-40-1': cifar_classifier(
         dict(type='WideResNetCIFAR', depth=40, widen_factor=1), 64),
-    resnet110=cifar_classifier(dict(type='ResNetCIFARKD', depth=110), 64),
-    resnet56=cifar_classifier(dict(type='ResNetCIFARKD', depth=56), 64),
-    resnet32=cifar_classifier(dict(type='ResNetCIFARKD', depth=32), 64),
-    resnet20=cifar_classifier(dict(type='ResNetCIFARKD', depth=20), 64),
-    resnet32x4=cifar_classifier(
+    'resnet110': cifar_classifier(dict(type='ResNetCIFARKD', depth=110), 64),
+    'resnet56': cifar_classifier(dict(type='ResNetCIFARKD', depth=56), 64),
+    'resnet32': cifar_classifier(dict(type='ResNetCIFARKD', depth=32), 64),
+    'resnet20': cifar_classifier(dict(type='ResNetCIFARKD', depth=20), 64),
+    'resnet32x4': cifar_classifier(
         dict(type='ResNetCIFARKD', depth=32, num_filters=(32, 64, 128, 256)),
         256),
-    resnet8x4=cifar_classifier(
+    'resnet8x4': cifar_classifier(
         dict(type='ResNetCIFARKD', depth=8, num_filters=(32, 64, 128, 256)),
         256),
-    vgg13=cifar_classifier(dict(type='VGGCIFAR', depth=13), 512),
-    vgg8=cifar_classifier(dict(type='VGGCIFAR', depth=8), 512),
-    MobileNetV2=cifar_classifier(
-        dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5), 1280),
-    ShuffleV1=cifar_classifier(dict(type='ShuffleNetV1CIFAR'), 960),
-    ShuffleV2=cifar_classifier(dict(type='ShuffleNetV2CIFAR', net_size=1),
-                               1024),
-)
+    'vgg13': cifar_classifier(dict(type='VGGCIFAR', depth=13), 512),
+    'vgg8': cifar_classifier(dict(type='VGGCIFAR', depth=8), 512),
+    # The paper's student: HSAKD's and CCD's MobileNetV2 (stem stride 1,
+    # last map 4x4), the student of its VGG-13 -> MobileNetV2 pair.
+    'mobilenet-v2': cifar_classifier(
+        dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5,
+             stem_stride=1), 1280),
+    # CRD's and mdistiller's MobileNetV2 (stem stride 2, last map 2x2).
+    'mobilenet-v2-crd': cifar_classifier(
+        dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5,
+             stem_stride=2), 1280),
+    'shufflenet-v1': cifar_classifier(dict(type='ShuffleNetV1CIFAR'), 960),
+    'shufflenet-v2': cifar_classifier(
+        dict(type='ShuffleNetV2CIFAR', net_size=1), 1024),
+}

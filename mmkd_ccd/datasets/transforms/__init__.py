@@ -1,10 +1,11 @@
 import importlib.util
 
+from .device_paired_views import DevicePairedViews
 from .jda import JDA
 from .paired_views import PairedViews
 from .rotation import SingleRotation
 
-__all__ = ['JDA', 'PairedViews', 'SingleRotation']
+__all__ = ['DevicePairedViews', 'JDA', 'PairedViews', 'SingleRotation']
 
 # The box-aware transforms build on mmdet, the optional ``det`` extra.
 if importlib.util.find_spec('mmdet') is not None:

@@ -27,7 +27,7 @@ ops JDA is defined by (``Rotate`` turns *clockwise* for a positive angle,
 about ``((W - 1) / 2, (H - 1) / 2)``; ``ShearX(m)`` is PIL's ``shear_x(-m)``;
 ``TranslateX(t)`` moves the content *right*, truncating ``t * W`` to an
 int; all of them round the magnitude to one decimal first; and cv2
-resamples differently, see ``jda.py``). Their box side,
+resamples differently, see ``jda_ops.py``). Their box side,
 ``HorizontalBoxes.project_`` + ``clip_`` + ``is_inside`` (as in mmdet's
 ``RandomAffine``), is what :class:`DetJDA` uses, with the matrices above.
 """

@@ -1,191 +1,21 @@
 """JDA — Joint Data Augmentation (Li, Shao et al., ACCV 2022).
 
 The augmented view of an image is made by a chain of photometric and
-geometric ops applied to the decoded image. Each op is a small function
-``op(img_rgb, magnitude, sign) -> img_rgb`` in :data:`OPS`; a policy is plain
-data: an ordered list of ``(op name, magnitude)`` pairs (:data:`POLICIES`).
+geometric ops applied to the decoded image. The ops live in
+:mod:`.jda_ops` (:data:`OPS`, :func:`apply_op`), pixel-exact with the
+reference's PIL ops; a policy is plain data: an ordered list of ``(op name,
+magnitude)`` pairs (:data:`POLICIES`).
 """
 import numbers
-from typing import (Callable, Dict, List, NamedTuple, Optional, Sequence,
-                    Tuple, Union)
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from mmcv.image import auto_contrast, imequalize, iminvert, posterize, solarize
 from mmcv.transforms import BaseTransform
-from PIL import Image, ImageEnhance
 
 from mmkd_ccd.registry import TRANSFORMS
+from .jda_ops import FILL_RGB, OPS, Op, Step, apply_op, run_chain
 
-#: Fill colour of the area a geometric op uncovers, as in the reference.
-FILL_RGB = (128, 128, 128)
-
-OpFunc = Callable[[np.ndarray, Optional[float], int], np.ndarray]
-
-# The LUT ops reuse mmcv: they build the same per-channel lookup tables as
-# PIL's ImageOps, pixel for pixel (tests/datasets/transforms/test_jda.py).
-
-
-def _autocontrast(img: np.ndarray, magnitude: Optional[float],
-                  sign: int) -> np.ndarray:
-    return auto_contrast(img)
-
-
-def _equalize(img: np.ndarray, magnitude: Optional[float],
-              sign: int) -> np.ndarray:
-    return imequalize(img)
-
-
-def _invert(img: np.ndarray, magnitude: Optional[float],
-            sign: int) -> np.ndarray:
-    return iminvert(img)
-
-
-def _posterize(img: np.ndarray, magnitude: int, sign: int) -> np.ndarray:
-    return posterize(img, magnitude)
-
-
-def _solarize(img: np.ndarray, magnitude: float, sign: int) -> np.ndarray:
-    return solarize(img, magnitude)
-
-
-def _enhance(enhancer: type) -> OpFunc:
-    # PIL itself: mmcv's cv2 versions are off by 1 (float32 blend, cv2's grey
-    # conversion) and its sharpness also filters the 1-pixel border that PIL
-    # leaves alone; mmcv's 'pillow' backend expects BGR input.
-    def op(img: np.ndarray, magnitude: float, sign: int) -> np.ndarray:
-        pil = enhancer(Image.fromarray(img)).enhance(1 + sign * magnitude)
-        return np.array(pil)
-
-    return op
-
-
-def _affine(img: np.ndarray, coeffs: Tuple[float, ...],
-            resample: Image.Resampling) -> np.ndarray:
-    # PIL itself: cv2.warpAffine (behind mmcv.imshear/imtranslate) takes the
-    # inverse matrix, samples at integer positions instead of pixel centres,
-    # quantises coordinates to 1/1024 px and has another bicubic kernel.
-    height, width = img.shape[:2]
-    pil = Image.fromarray(img).transform((width, height),
-                                         Image.Transform.AFFINE,
-                                         coeffs,
-                                         resample,
-                                         fillcolor=FILL_RGB)
-    return np.array(pil)
-
-
-def _rotate(img: np.ndarray, magnitude: float, sign: int) -> np.ndarray:
-    # PIL itself: mmcv.imrotate (cv2) picks other nearest pixels for 8-17% of
-    # the image at 10-30 degrees. With nearest resampling, a grey fillcolor
-    # equals the reference's RGBA composite onto grey.
-    pil = Image.fromarray(img).rotate(
-        magnitude, resample=Image.Resampling.NEAREST, fillcolor=FILL_RGB)
-    return np.array(pil)
-
-
-def _shear_x(img: np.ndarray, magnitude: float, sign: int) -> np.ndarray:
-    return _affine(img, (1, sign * magnitude, 0, 0, 1, 0),
-                   Image.Resampling.BICUBIC)
-
-
-def _shear_y(img: np.ndarray, magnitude: float, sign: int) -> np.ndarray:
-    return _affine(img, (1, 0, 0, sign * magnitude, 1, 0),
-                   Image.Resampling.BICUBIC)
-
-
-def _translate_x(img: np.ndarray, magnitude: float, sign: int) -> np.ndarray:
-    offset = sign * magnitude * img.shape[1]
-    return _affine(img, (1, 0, offset, 0, 1, 0), Image.Resampling.NEAREST)
-
-
-def _translate_y(img: np.ndarray, magnitude: float, sign: int) -> np.ndarray:
-    offset = sign * magnitude * img.shape[0]
-    return _affine(img, (1, 0, 0, 0, 1, offset), Image.Resampling.NEAREST)
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _is_bits(value: object) -> bool:
-    return (isinstance(value, numbers.Integral)
-            and not isinstance(value, bool) and 1 <= value <= 8)
-
-
-def _is_threshold(value: object) -> bool:
-    return _is_real(value) and 0 <= value <= 256
-
-
-def _is_unit(value: object) -> bool:
-    return _is_real(value) and 0 <= value <= 1
-
-
-def _is_angle(value: object) -> bool:
-    return _is_real(value) and 0 <= value < 360
-
-
-class Op(NamedTuple):
-    """One entry of :data:`OPS`.
-
-    Attributes:
-        func: ``func(img_rgb, magnitude, sign)``; deterministic, HxWx3 uint8
-            RGB in and out.
-        signed: Whether the transform draws a random sign (+1/-1) for the
-            magnitude; unsigned ops always get ``sign=1``.
-        allowed: Human-readable magnitude range, or None for ops that take no
-            magnitude.
-        is_valid: Predicate for a magnitude; None for ops that take none.
-    """
-    func: OpFunc
-    signed: bool
-    allowed: Optional[str]
-    is_valid: Optional[Callable[[object], bool]]
-
-
-_UNIT = 'a number in [0, 1]'
-
-#: Every JDA op by name. Enhance ops use factor ``1 + sign * m``; shear and
-#: translate use ``sign * m`` (translate: a fraction of width/height); rotate
-#: is always counter-clockwise by ``m`` degrees.
-OPS: Dict[str, Op] = {
-    'autocontrast': Op(_autocontrast, False, None, None),
-    'equalize': Op(_equalize, False, None, None),
-    'invert': Op(_invert, False, None, None),
-    'posterize': Op(_posterize, False, 'an int in [1, 8] (bits)', _is_bits),
-    'solarize': Op(_solarize, False, 'a number in [0, 256]', _is_threshold),
-    'color': Op(_enhance(ImageEnhance.Color), True, _UNIT, _is_unit),
-    'contrast': Op(_enhance(ImageEnhance.Contrast), True, _UNIT, _is_unit),
-    'brightness': Op(_enhance(ImageEnhance.Brightness), True, _UNIT, _is_unit),
-    'sharpness': Op(_enhance(ImageEnhance.Sharpness), True, _UNIT, _is_unit),
-    'rotate': Op(_rotate, False, 'a number in [0, 360) (degrees)', _is_angle),
-    'shear_x': Op(_shear_x, True, _UNIT, _is_unit),
-    'shear_y': Op(_shear_y, True, _UNIT, _is_unit),
-    'translate_x': Op(_translate_x, True, _UNIT + ' (fraction of width)',
-                      _is_unit),
-    'translate_y': Op(_translate_y, True, _UNIT + ' (fraction of height)',
-                      _is_unit),
-}
-
-
-def apply_op(name: str, img_rgb: np.ndarray, magnitude: Optional[float] = None,
-             sign: int = 1) -> np.ndarray:
-    """Apply one JDA op deterministically.
-
-    Args:
-        name (str): A key of :data:`OPS`.
-        img_rgb (np.ndarray): (H, W, 3) uint8 image in RGB order.
-        magnitude (float, optional): The op's magnitude; None for
-            'autocontrast', 'equalize' and 'invert'. Defaults to None.
-        sign (int): +1 or -1, the sign of the magnitude for signed ops;
-            ignored by unsigned ones. Defaults to 1.
-
-    Returns:
-        np.ndarray: (H, W, 3) uint8 RGB image.
-    """
-    if name not in OPS:
-        raise ValueError(f'Unknown JDA op {name!r}; allowed: {sorted(OPS)}')
-    if sign not in (1, -1):
-        raise ValueError(f'sign must be +1 or -1, got {sign!r}')
-    return OPS[name].func(img_rgb, magnitude, sign)
+__all__ = ['FILL_RGB', 'JDA', 'OPS', 'Op', 'POLICIES', 'Policy', 'apply_op']
 
 
 class Policy(NamedTuple):
@@ -194,32 +24,73 @@ class Policy(NamedTuple):
     ops: Tuple[Tuple[str, Optional[float]], ...]
 
 
-#: The reference policies of the paper (SPEC §1.1), in chain order.
+# The reference code draws every magnitude as bin k (0..9) of ten evenly
+# spaced values: shear 0.3 * k / 9, translate 150 / 331 * k / 9 of the side,
+# rotate 30 * k / 9 degrees, enhance 0.9 * k / 9, solarize threshold
+# 256 - 256 * k / 9, posterize round(8 - 4 * k / 9) bits. The policies hold
+# those exact values (rounded ones move pixels: rotating a photo by 26.7
+# degrees instead of 26.666... changes ~9% of them).
+
+#: The reference policies of the paper, in chain order.
 POLICIES: Dict[str, Policy] = {
     'imagenet': Policy(0.2, (
-        ('posterize', 4), ('solarize', 113.8), ('equalize', None),
-        ('posterize', 5), ('equalize', None), ('equalize', None),
-        ('solarize', 170.7), ('posterize', 6), ('rotate', 10.0),
-        ('equalize', None), ('rotate', 26.7), ('rotate', 30.0),
-        ('equalize', None), ('invert', None), ('color', 0.4),
-        ('rotate', 26.7), ('color', 0.8), ('sharpness', 0.7),
-        ('shear_x', 0.167), ('color', 0.0), ('equalize', None),
-        ('solarize', 113.8), ('invert', None), ('color', 0.4),
+        ('posterize', round(8 - 4 * 8 / 9)),
+        ('solarize', 256 - 256 * 5 / 9),
+        ('equalize', None),
+        ('posterize', round(8 - 4 * 7 / 9)),
+        ('equalize', None),
+        ('equalize', None),
+        ('solarize', 256 - 256 * 3 / 9),
+        ('posterize', round(8 - 4 * 5 / 9)),
+        ('rotate', 30 * 3 / 9),
+        ('equalize', None),
+        ('rotate', 30 * 8 / 9),
+        ('rotate', 30 * 9 / 9),
+        ('equalize', None),
+        ('invert', None),
+        ('color', 0.9 * 4 / 9),
+        ('rotate', 30 * 8 / 9),
+        ('color', 0.9 * 8 / 9),
+        ('sharpness', 0.9 * 7 / 9),
+        ('shear_x', 0.3 * 5 / 9),
+        ('color', 0.9 * 0 / 9),
+        ('equalize', None),
+        ('solarize', 256 - 256 * 5 / 9),
+        ('invert', None),
+        ('color', 0.9 * 4 / 9),
         ('equalize', None),
     )),
     'cifar100': Policy(0.3, (
-        ('autocontrast', None), ('contrast', 0.3), ('posterize', 8),
-        ('solarize', 142.2), ('translate_y', 0.403), ('shear_x', 0.167),
-        ('brightness', 0.3), ('shear_y', 0.0), ('translate_x', 0.050),
-        ('sharpness', 0.5), ('invert', None), ('color', 0.4),
-        ('equalize', None), ('rotate', 10.0),
+        ('autocontrast', None),
+        ('contrast', 0.9 * 3 / 9),
+        ('posterize', round(8 - 4 * 0 / 9)),
+        ('solarize', 256 - 256 * 4 / 9),
+        ('translate_y', 150 / 331 * 8 / 9),
+        ('shear_x', 0.3 * 5 / 9),
+        ('brightness', 0.9 * 3 / 9),
+        ('shear_y', 0.3 * 0 / 9),
+        ('translate_x', 150 / 331 * 1 / 9),
+        ('sharpness', 0.9 * 5 / 9),
+        ('invert', None),
+        ('color', 0.9 * 4 / 9),
+        ('equalize', None),
+        ('rotate', 30 * 3 / 9),
     )),
     'cifar10': Policy(0.5, (
-        ('invert', None), ('rotate', 6.67), ('shear_y', 0.267),
-        ('posterize', 4), ('autocontrast', None), ('color', 0.3),
-        ('sharpness', 0.9), ('equalize', None), ('contrast', 0.7),
-        ('translate_y', 0.151), ('brightness', 0.6), ('solarize', 199.1),
-        ('translate_x', 0.151), ('shear_x', 0.267),
+        ('invert', None),
+        ('rotate', 30 * 2 / 9),
+        ('shear_y', 0.3 * 8 / 9),
+        ('posterize', round(8 - 4 * 9 / 9)),
+        ('autocontrast', None),
+        ('color', 0.9 * 3 / 9),
+        ('sharpness', 0.9 * 9 / 9),
+        ('equalize', None),
+        ('contrast', 0.9 * 7 / 9),
+        ('translate_y', 150 / 331 * 3 / 9),
+        ('brightness', 0.9 * 6 / 9),
+        ('solarize', 256 - 256 * 2 / 9),
+        ('translate_x', 150 / 331 * 3 / 9),
+        ('shear_x', 0.3 * 8 / 9),
     )),
 }
 
@@ -253,7 +124,9 @@ def _parse_op(index: int, op_cfg: object) -> Tuple[str, Optional[float]]:
     return name, magnitude
 
 
-def _describe(name: str, magnitude: Optional[float], sign: int) -> str:
+def describe_op(name: str, magnitude: Optional[float], sign: int) -> str:
+    """How a fired op is recorded in ``jda_ops``: ``'equalize'``, or the
+    magnitude with its sign, e.g. ``'shear_x(-0.166667)'``."""
     if magnitude is None:
         return name
     return f'{name}({sign * magnitude:g})'
@@ -280,7 +153,12 @@ class JDA(BaseTransform):
     - geometric ops fill uncovered pixels with grey (128, 128, 128); shear
       resamples bicubic, rotate and translate nearest;
     - ops without a magnitude ('autocontrast', 'equalize', 'invert') reject
-      one rather than ignore it.
+      one rather than ignore it;
+    - every op gives exactly the pixels of the reference's PIL op, and the
+      built-in policies hold the reference's exact magnitudes.
+
+    The chain converts the image once, and merges each run of point ops that
+    fire next to each other into one lookup table (see :mod:`.jda_ops`).
 
     Randomness comes from numpy's global RNG (like mmcv's own random
     transforms), which mmengine's ``randomness=dict(seed=...)`` seeds and its
@@ -290,7 +168,8 @@ class JDA(BaseTransform):
 
     Required keys: ``img`` ((H, W, 3) uint8). Modified keys: ``img``.
     Added keys: ``jda_ops``, the fired ops in chain order as strings such as
-    ``'rotate(10)'`` or ``'shear_x(-0.167)'`` (magnitude with the drawn sign).
+    ``'rotate(10)'`` or ``'shear_x(-0.166667)'`` (magnitude with the drawn
+    sign, 6 significant digits).
 
     Args:
         policy (str | Sequence[dict]): A built-in policy name ('imagenet',
@@ -331,7 +210,8 @@ class JDA(BaseTransform):
             raise ValueError('JDA policy must be a policy name '
                              f'{sorted(POLICIES)} or a list of op dicts, got '
                              f'{policy!r}')
-        if not (_is_real(prob) and 0 <= prob <= 1):
+        if not (isinstance(prob, numbers.Real) and not isinstance(prob, bool)
+                and 0 <= prob <= 1):
             raise ValueError(f'JDA prob must be a number in [0, 1], got '
                              f'{prob!r}')
         if channel_order not in ('bgr', 'rgb'):
@@ -358,27 +238,26 @@ class JDA(BaseTransform):
                 f"{type(self).__name__} needs results['img'] as an (H, W, 3) "
                 f'uint8 array, got {getattr(img, "dtype", type(img))} of '
                 f'shape {getattr(img, "shape", None)}')
-        to_rgb = self.channel_order == 'bgr'
-        rgb = img[..., ::-1] if to_rgb else img
-        fired: List[str] = []
+        # All draws first, in the documented order; then the pixels, so the
+        # chain can merge the point ops that fired next to each other.
+        steps: List[Step] = []
         for name, magnitude in self.ops:
             if np.random.rand() >= self.prob:
                 continue
             sign = 1
             if OPS[name].signed and np.random.rand() < 0.5:
                 sign = -1
-            rgb = OPS[name].func(rgb, magnitude, sign)
+            steps.append((name, magnitude, sign))
             self._after_op(results, name, magnitude, sign, img.shape[:2])
-            fired.append(_describe(name, magnitude, sign))
-        results['img'] = np.ascontiguousarray(
-            rgb[..., ::-1] if to_rgb else rgb)
-        results['jda_ops'] = fired
+        results['img'] = run_chain(img, steps, self.channel_order)
+        results['jda_ops'] = [describe_op(*step) for step in steps]
         return results
 
     def _after_op(self, results: dict, name: str, magnitude: Optional[float],
                   sign: int, image_shape: Tuple[int, int]) -> None:
-        """Called after each op that fired, with the image shape before the
-        chain; subclasses update annotations here (see ``DetJDA``)."""
+        """Called for each op that fires, in chain order, with the image
+        shape before the chain (no op changes it); subclasses update
+        annotations here (see ``DetJDA``)."""
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(policy={self.policy_name!r}, '

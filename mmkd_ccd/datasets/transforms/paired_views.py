@@ -4,9 +4,17 @@ from __future__ import annotations
 import copy
 from typing import List, Optional
 
+import numpy as np
 from mmcv.transforms import BaseTransform, Compose
 
 from mmkd_ccd.registry import TRANSFORMS
+
+
+def _view_input(results: dict, img: np.ndarray) -> dict:
+    """A deep copy of ``results`` that holds ``img`` as its image."""
+    view = copy.deepcopy({k: v for k, v in results.items() if k != 'img'})
+    view['img'] = img
+    return view
 
 
 @TRANSFORMS.register_module()
@@ -48,8 +56,13 @@ class PairedViews(BaseTransform):
         self.augmented_pipeline = Compose(list(augment) + list(view_pipeline))
 
     def transform(self, results: dict) -> Optional[dict]:
-        original = self.original_pipeline(copy.deepcopy(results))
-        augmented = self.augmented_pipeline(copy.deepcopy(results))
+        # Each view gets its own copy of everything a transform might change
+        # in place; the decoded image is copied once, for the original view,
+        # since the augmented view is made after it.
+        original = self.original_pipeline(
+            _view_input(results, results['img'].copy()))
+        augmented = self.augmented_pipeline(
+            _view_input(results, results['img']))
         if original is None or augmented is None:
             return None
         original['img'] = [original['img'], augmented['img']]

@@ -3,7 +3,7 @@
 Li, Shao et al., "What Role Does Data Augmentation Play in Knowledge
 Distillation?", ACCV 2022, compare JDA with the 4-way ``rot90`` rotation that
 SSKD (Xu et al., ECCV 2020) and HSAKD (Yang et al., IJCAI 2021) use as their
-extra view (SPEC.md section 1.4 (a)). Used as
+extra view (the paper's analysis a). Used as
 ``PairedViews(augment=[dict(type='SingleRotation')])`` it replaces the JDA
 chain by one rotation, everything else unchanged.
 """

@@ -1,21 +1,37 @@
 """The CIFAR-100 networks of the CRD / mdistiller / HSAKD line of work.
 
 Tian et al., "Contrastive Representation Distillation" (ICLR 2020) fixed a
-CIFAR-100 model zoo (repository HobbitLong/RepDistiller) that mdistiller,
-HSAKD and the CCD paper (SPEC.md 1.3: WRN-40-2 -> WRN-16-2) reuse unchanged:
-WRN-d-w, ResNet-d (and the wider x4 variants), VGG-d with BN, MobileNetV2 at
-width 0.5 ("mobile_half"), ShuffleNetV1 and ShuffleNetV2. They are written
-here as mmpretrain backbones: ``forward(x)`` returns a 1-tuple with the last
-feature map, and mmpretrain's ``GlobalAveragePooling`` neck plus a
-``LinearClsHead`` complete the classifier. That split is exact: every CRD
-model ends in a global average (``avg_pool2d(8)``, ``AvgPool2d(8)``,
+CIFAR-100 model zoo (repository HobbitLong/RepDistiller): WRN-d-w, ResNet-d
+(and the wider x4 variants), VGG-d with BN, MobileNetV2 at width 0.5
+("mobile_half"), ShuffleNetV1 and ShuffleNetV2. mdistiller copies it
+unchanged. HSAKD (winycg/HSAKD) and the code of the CCD paper
+(shaoshitong/CCD, built on HSAKD's) keep the same WRN, ResNet, VGG and
+ShuffleNet networks (some write the final global average with another
+layer that computes the same), but define another MobileNetV2 under the
+name ``mobilenetV2``: its stem convolution has stride 1 instead of 2, so
+every later feature map is twice as large (4x4 at the end instead of 2x2),
+and its classifier is a plain ``nn.Linear`` instead of CRD's
+``nn.Sequential(nn.Linear)``. Both are here
+(``MobileNetV2CIFAR(stem_stride=...)``): ``mobilenet-v2`` in the arch table
+is HSAKD's and CCD's (the paper's student), ``mobilenet-v2-crd`` is CRD's.
+The arch table (:data:`CIFAR_ARCHS`) names every model in this project's one
+spelling, the one the config file names use (``wrn-40-2``,
+``shufflenet-v1``, ...); :attr:`CifarArch.source_names` lists what the
+repositories call it (``wrn_40_2``, ``ShuffleV1``, ...).
+
+The networks are written as mmpretrain backbones: ``forward(x)`` returns a
+1-tuple with the last feature map, and mmpretrain's
+``GlobalAveragePooling`` neck plus a ``LinearClsHead`` complete the
+classifier. That split is exact: every one of these models ends in a
+global average (``avg_pool2d(8)``, ``AvgPool2d(8)``,
 ``AdaptiveAvgPool2d(1)``, ``avg_pool2d(4)`` or ``AvgPool2d(2, ceil_mode)``,
 each the whole map at 32x32 input) followed by one ``nn.Linear``.
 
 Module names mirror the CRD state-dict keys (``block1.layer.0.convShortcut``,
 ``blocks.3.0.conv.6``, ...), so a CRD checkpoint maps onto these backbones by
 prefixing ``backbone.`` and renaming the final Linear to ``head.fc``
-(``tools/convert/cifar_teacher_to_mmpretrain.py``).
+(``tools/convert/cifar_teacher_to_mmpretrain.py``); HSAKD's and CCD's
+checkpoints use the same names.
 
 Why not mmpretrain's or MMRazor's modules: mmpretrain's ``ResNet_CIFAR`` is
 the 4-stage ImageNet ResNet with a 3x3 stem (64..512 channels), not CRD's
@@ -40,7 +56,7 @@ from mmkd_ccd.registry import MODELS
 __all__ = [
     'CIFAR_ARCHS', 'CifarArch', 'MobileNetV2CIFAR', 'ResNetCIFARKD',
     'ShuffleNetV1CIFAR', 'ShuffleNetV2CIFAR', 'VGGCIFAR', 'WideResNetCIFAR',
-    'cifar_classifier_cfg'
+    'arch_named', 'cifar_classifier_cfg', 'unknown_arch_message'
 ]
 
 InitCfg = Optional[Union[dict, List[dict]]]
@@ -348,7 +364,7 @@ class VGGCIFAR(BaseBackbone):
 
 
 # --------------------------------------------------------------------------
-# MobileNetV2 (Sandler et al.), CRD's mobilenetv2.py (from RCO)
+# MobileNetV2 (Sandler et al.), CRD's and HSAKD's mobilenetv2.py (from RCO)
 # --------------------------------------------------------------------------
 def _conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int,
                   stride: int = 1) -> nn.Sequential:
@@ -393,22 +409,32 @@ class InvertedResidualCIFAR(nn.Module):
 
 @MODELS.register_module()
 class MobileNetV2CIFAR(BaseBackbone):
-    """CRD's MobileNetV2 (``mobilenetv2_T_w``; ``mobile_half`` is
-    ``expand_ratio=6, width_mult=0.5``).
+    """The MobileNetV2 of CRD (``mobilenetv2_T_w``; ``mobile_half`` is
+    ``expand_ratio=6, width_mult=0.5``) and, with ``stem_stride=1``, of
+    HSAKD and the CCD paper's code (their ``mobilenetV2``, same T and
+    width).
 
-    Stem conv3x3 stride 2; seven stages ``(t, c, n, s)`` = (1, 16, 1, 1),
-    (T, 24, 2, 1), (T, 32, 3, 2), (T, 64, 4, 2), (T, 96, 3, 1),
-    (T, 160, 3, 2), (T, 320, 1, 1) with ``c`` scaled by ``width_mult``;
-    final conv1x1 to 1280 channels (``1280 * width_mult`` only when
-    ``width_mult > 1``).
+    Stem conv3x3-BN-ReLU with stride ``stem_stride``; seven stages
+    ``(t, c, n, s)`` = (1, 16, 1, 1), (T, 24, 2, 1), (T, 32, 3, 2),
+    (T, 64, 4, 2), (T, 96, 3, 1), (T, 160, 3, 2), (T, 320, 1, 1) with ``c``
+    scaled by ``width_mult``; final conv1x1 to 1280 channels
+    (``1280 * width_mult`` only when ``width_mult > 1``). The stem stride is
+    the one difference between the two backbones (HSAKD's classifier is a
+    plain Linear where CRD's is ``Sequential(Linear)``, which only renames
+    its checkpoint keys); it sets every feature map's size and so the
+    function, but no parameter.
 
     Args:
         expand_ratio: T, the expansion of every stage but the first.
             Defaults to 6.
         width_mult: channel multiplier. Defaults to 0.5 (``mobile_half``).
-        init_cfg: mmengine init config. Defaults to CRD's initialisation.
+        stem_stride: stride of the stem conv: 2 for CRD / mdistiller, 1 for
+            HSAKD / CCD. Defaults to 2.
+        init_cfg: mmengine init config. Defaults to CRD's initialisation
+            (HSAKD's is the same).
 
-    Shapes: (N, 3, 32, 32) -> ((N, 1280, 2, 2),).
+    Shapes: (N, 3, 32, 32) -> ((N, 1280, 2, 2),) with ``stem_stride=2``,
+    ((N, 1280, 4, 4),) with ``stem_stride=1``.
     """
 
     STAGES: Tuple[Tuple[Optional[int], int, int, int], ...] = (
@@ -423,13 +449,17 @@ class MobileNetV2CIFAR(BaseBackbone):
     )
 
     def __init__(self, expand_ratio: int = 6, width_mult: float = 0.5,
+                 stem_stride: int = 2,
                  init_cfg: InitCfg = CRD_INIT) -> None:
         super().__init__(init_cfg)
         if width_mult <= 0:
             raise ValueError(f'MobileNetV2CIFAR width_mult must be > 0, got '
                              f'{width_mult}')
+        if stem_stride not in (1, 2):
+            raise ValueError(f'MobileNetV2CIFAR stem_stride must be 1 '
+                             f'(HSAKD / CCD) or 2 (CRD), got {stem_stride}')
         in_channels = int(32 * width_mult)
-        self.conv1 = _conv_bn_relu(3, in_channels, 3, stride=2)
+        self.conv1 = _conv_bn_relu(3, in_channels, 3, stride=stem_stride)
         self.blocks = nn.ModuleList()
         for expansion, channels, num_blocks, stride in self.STAGES:
             out_channels = int(channels * width_mult)
@@ -446,7 +476,8 @@ class MobileNetV2CIFAR(BaseBackbone):
         self.conv2 = _conv_bn_relu(in_channels, self.out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
-        """(N, 3, H, W) -> ((N, 1280, H / 16, W / 16),)."""
+        """(N, 3, H, W) -> ((N, 1280, H / s, W / s),) with total stride
+        ``s = 8 * stem_stride``."""
         out = self.conv1(x)
         for stage in self.blocks:
             out = stage(out)
@@ -667,31 +698,38 @@ class ShuffleNetV2CIFAR(BaseBackbone):
 
 
 # --------------------------------------------------------------------------
-# The zoo under CRD's model names
+# The zoo
 # --------------------------------------------------------------------------
 class CifarArch(NamedTuple):
-    """A CRD model as mmpretrain pieces: the backbone config and the
-    ``in_channels`` of its ``LinearClsHead``."""
+    """A model of the zoo as mmpretrain pieces.
+
+    Attributes:
+        backbone: the backbone config.
+        in_channels: the ``in_channels`` of its ``LinearClsHead``.
+        source_names: what the repositories that define the model call it
+            (CRD's ``model_dict`` keys, HSAKD's and CCD's model names), for
+            messages and docs.
+    """
     backbone: dict
     in_channels: int
+    source_names: Tuple[str, ...]
 
 
 def _resnet(depth: int, x4: bool = False) -> CifarArch:
+    name = f'resnet{depth}' + ('x4' if x4 else '')
     if x4:
         return CifarArch(
             dict(type='ResNetCIFARKD', depth=depth,
-                 num_filters=ResNetCIFARKD.X4_FILTERS), 256)
-    return CifarArch(dict(type='ResNetCIFARKD', depth=depth), 64)
+                 num_filters=ResNetCIFARKD.X4_FILTERS), 256, (name, ))
+    return CifarArch(dict(type='ResNetCIFARKD', depth=depth), 64, (name, ))
 
 
-# Keys are CRD's ``model_dict`` names (what its checkpoints and scripts are
-# called: ``wrn_40_2``, ``resnet32x4``, ``vgg13`` = ``vgg13_bn``, ...), except
-# that the CCD paper's 'MobileNetV2' is CRD's 'mobile_half'; both are keys.
+#: The zoo, keyed by this project's names (those of the config files).
 CIFAR_ARCHS: Dict[str, CifarArch] = {
     **{
-        f'wrn_{depth}_{width}': CifarArch(
+        f'wrn-{depth}-{width}': CifarArch(
             dict(type='WideResNetCIFAR', depth=depth, widen_factor=width),
-            64 * width)
+            64 * width, (f'wrn_{depth}_{width}', ))
         for depth in (16, 40) for width in (1, 2)
     },
     **{
@@ -701,27 +739,53 @@ CIFAR_ARCHS: Dict[str, CifarArch] = {
     'resnet8x4': _resnet(8, x4=True),
     'resnet32x4': _resnet(32, x4=True),
     **{
-        f'vgg{depth}': CifarArch(dict(type='VGGCIFAR', depth=depth), 512)
+        f'vgg{depth}': CifarArch(
+            dict(type='VGGCIFAR', depth=depth), 512,
+            (f'vgg{depth}', f'vgg{depth}_bn'))
         for depth in (8, 11, 13, 16, 19)
     },
-    'MobileNetV2': CifarArch(
-        dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5), 1280),
-    'ShuffleV1': CifarArch(dict(type='ShuffleNetV1CIFAR'), 960),
-    'ShuffleV2': CifarArch(dict(type='ShuffleNetV2CIFAR', net_size=1), 1024),
+    # The paper's student (HSAKD's and CCD's): stem stride 1, last map 4x4.
+    'mobilenet-v2': CifarArch(
+        dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5,
+             stem_stride=1), 1280, ('mobilenetV2', )),
+    # CRD's and mdistiller's: stem stride 2, last map 2x2.
+    'mobilenet-v2-crd': CifarArch(
+        dict(type='MobileNetV2CIFAR', expand_ratio=6, width_mult=0.5,
+             stem_stride=2), 1280, ('MobileNetV2', 'mobile_half')),
+    'shufflenet-v1': CifarArch(
+        dict(type='ShuffleNetV1CIFAR'), 960, ('ShuffleV1', )),
+    'shufflenet-v2': CifarArch(
+        dict(type='ShuffleNetV2CIFAR', net_size=1), 1024, ('ShuffleV2', )),
 }
-CIFAR_ARCHS['mobile_half'] = CIFAR_ARCHS['MobileNetV2']
+
+
+def arch_named(source_name: str) -> Optional[str]:
+    """This project's name of the model a repository calls
+    ``source_name``, or None."""
+    for name, arch in CIFAR_ARCHS.items():
+        if source_name in arch.source_names:
+            return name
+    return None
+
+
+def unknown_arch_message(arch: str) -> str:
+    """Why ``arch`` is not a key of :data:`CIFAR_ARCHS`, with the key to
+    use when ``arch`` is a repository's name for one."""
+    known = arch_named(arch)
+    hint = (f' (the repositories call {known!r} {arch!r}: use {known!r})'
+            if known else '')
+    return f'unknown CIFAR arch {arch!r}{hint}; known: {sorted(CIFAR_ARCHS)}'
 
 
 def cifar_classifier_cfg(arch: str, num_classes: int = 100) -> dict:
-    """The mmpretrain ``ImageClassifier`` config of CRD model ``arch``:
+    """The mmpretrain ``ImageClassifier`` config of zoo model ``arch``:
     backbone, ``GlobalAveragePooling`` neck, ``LinearClsHead``.
 
     Raises:
         KeyError: naming ``arch`` and the known names.
     """
     if arch not in CIFAR_ARCHS:
-        raise KeyError(f'unknown CIFAR arch {arch!r}; known: '
-                       f'{sorted(CIFAR_ARCHS)}')
+        raise KeyError(unknown_arch_message(arch))
     spec = CIFAR_ARCHS[arch]
     return dict(
         type='ImageClassifier',

@@ -1,13 +1,14 @@
 """Turn per-image view pairs into one paired batch."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List
 
 import torch
 from mmpretrain.models.utils import ClsDataPreprocessor
 
 from mmkd_ccd.registry import MODELS
-from mmkd_ccd.structures import AUGMENTED, ORIGINAL
+from mmkd_ccd.structures import flatten_paired_batch, is_paired_batch
+from .device_jda import finish_device_views
 
 
 @MODELS.register_module()
@@ -20,12 +21,15 @@ class PairedDataPreprocessor(ClsDataPreprocessor):
     original views first (row i is image i), then the K augmented views
     (K = B unless ``augmented_fraction < 1``). Data samples are duplicated
     for the augmented rows (same label, so the student's cross-entropy covers
-    every view) and each one gets the metainfo ``view``
-    (``'original'``/``'augmented'``) and ``pair_index`` (its image), from
-    which :class:`~mmkd_ccd.structures.ViewPairing` is read.
+    every view) and labelled with their view and image by
+    :func:`~mmkd_ccd.structures.flatten_paired_batch`, the writer of the
+    pairing protocol (:mod:`mmkd_ccd.structures`).
 
     Single-view batches (validation, test) pass through unchanged, so the
-    same preprocessor serves the whole run.
+    same preprocessor serves the whole run. Augmented views that
+    :class:`~mmkd_ccd.datasets.transforms.DevicePairedViews` left to the
+    device (JDA on the model's device) are finished here, on the batch's
+    device, before normalisation.
 
     Args:
         augmented_fraction (float): Fraction of the batch's images that
@@ -55,7 +59,9 @@ class PairedDataPreprocessor(ClsDataPreprocessor):
         if not is_paired_batch(data['inputs']):
             return super().forward(data, training)
         chosen = self.choose_augmented(len(data['inputs'][0]))
-        return super().forward(flatten_paired_batch(data, chosen), training)
+        data = flatten_paired_batch(data, chosen)
+        data = finish_device_views(self.cast_data(data))
+        return super().forward(data, training)
 
     def choose_augmented(self, num_images: int) -> List[int]:
         """Indices (ascending) of the images whose augmented view is kept."""
@@ -63,46 +69,3 @@ class PairedDataPreprocessor(ClsDataPreprocessor):
             return list(range(num_images))
         count = int(round(self.augmented_fraction * num_images))
         return sorted(torch.randperm(num_images)[:count].tolist())
-
-
-def flatten_paired_batch(data: dict,
-                         chosen: Optional[Sequence[int]] = None) -> dict:
-    """``[[originals], [augmented]]`` inputs -> one list of views.
-
-    The B original views come first (row i is image i), then the augmented
-    views of the ``chosen`` images (all by default). Data samples are copied
-    for the augmented rows, and every sample gets the metainfo ``view`` and
-    ``pair_index``.
-    """
-    originals, augmented = data['inputs']
-    samples = data.get('data_samples')
-    if samples is None or len(samples) != len(originals):
-        raise ValueError('a paired batch needs one data sample per image '
-                         f'({len(originals)} images)')
-    if chosen is None:
-        chosen = range(len(originals))
-    for index, sample in enumerate(samples):
-        sample.set_metainfo(dict(view=ORIGINAL, pair_index=index))
-    augmented_samples = []
-    for index in chosen:
-        sample = samples[index].clone()
-        sample.set_metainfo(dict(view=AUGMENTED, pair_index=index))
-        augmented_samples.append(sample)
-    return dict(
-        inputs=list(originals) + [augmented[i] for i in chosen],
-        data_samples=list(samples) + augmented_samples)
-
-
-def is_paired_batch(inputs: Optional[Sequence]) -> bool:
-    """A pseudo-collated paired batch is ``[[originals], [augmented]]``."""
-    if isinstance(inputs, torch.Tensor) or not isinstance(inputs, Sequence):
-        return False
-    if len(inputs) == 0 or isinstance(inputs[0], torch.Tensor):
-        return False
-    if len(inputs) != 2 or len(inputs[0]) != len(inputs[1]):
-        raise ValueError(
-            f'expected a batch of view pairs ([originals, augmented] of equal '
-            f'length), got {len(inputs)} view lists of lengths '
-            f'{[len(v) for v in inputs]}: PairedViews must produce exactly '
-            'two views per image')
-    return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 from mmdet.models.data_preprocessors import DetDataPreprocessor
 
 from mmkd_ccd.registry import MODELS
-from .paired_data_preprocessor import flatten_paired_batch, is_paired_batch
+from mmkd_ccd.structures import flatten_paired_batch, is_paired_batch
 
 
 @MODELS.register_module()
@@ -18,10 +18,9 @@ class PairedDetDataPreprocessor(DetDataPreprocessor):
     original views first (row i is image i), then the B augmented views.
     Each data sample is copied for its augmented row, ground-truth instances
     included (the views are spatially aligned, so the boxes are the same and
-    the detector's own losses cover every view), and every sample gets the
-    metainfo ``view`` (``'original'``/``'augmented'``) and ``pair_index``
-    (its image), from which :class:`~mmkd_ccd.structures.ViewPairing` is
-    read.
+    the detector's own losses cover every view), and every row is labelled
+    with its view and image by
+    :func:`~mmkd_ccd.structures.flatten_paired_batch`.
 
     Single-view batches (validation, test) pass through to
     ``DetDataPreprocessor`` unchanged.

@@ -11,6 +11,10 @@ from mmrazor.models.distillers import ConfigurableDistiller
 from mmkd_ccd.registry import MODELS
 from mmkd_ccd.structures import ViewPairing
 
+#: The student's ``forward`` parameters the distiller reads: mmengine's
+#: ``BaseModel.forward(inputs, data_samples=None, mode='tensor')`` contract.
+_FORWARD_PARAMETERS = ('data_samples', 'mode')
+
 
 @MODELS.register_module()
 class PairedDistiller(ConfigurableDistiller):
@@ -18,17 +22,24 @@ class PairedDistiller(ConfigurableDistiller):
 
     Recorders, connectors and ``loss_forward_mappings`` work exactly as in
     ``ConfigurableDistiller``: teacher and student logits are recorded on the
-    whole paired batch. In addition the distiller reads the
-    :class:`~mmkd_ccd.structures.ViewPairing` from the data samples the
-    student is trained on (a forward pre-hook on the student, installed by
-    :meth:`prepare_from_student`) and passes it as ``pairing=`` to every loss
-    whose ``forward`` has a ``pairing`` parameter (e.g. ``CCDLoss``). Other
-    losses (``KLDivergence``, ``DKDLoss``, ...) see all rows alike, which is
-    "that loss + JDA".
+    whole paired batch. In addition, every time the student is called in
+    ``'loss'`` mode the distiller reads the batch's
+    :class:`~mmkd_ccd.structures.ViewPairing` from the ``data_samples`` of
+    that call, and passes it as ``pairing=`` to every loss whose class sets
+    ``requires_pairing = True`` (the subclasses of
+    :class:`~mmkd_ccd.structures.PairAwareLoss`: ``CCDLoss``,
+    ``DenseCCDLoss``, ``PairedLoss``). Other losses (``KLDivergence``,
+    ``DKDLoss``, ...) see all rows alike, which is "that loss + JDA".
 
-    For each loss that exposes ``last_weights`` (the CCD confidence of the
-    augmented views) the batch mean is returned as ``ccd_weight`` (a logged
-    value, not a loss: its name has no ``loss`` in it).
+    The call is matched to the student's ``forward`` signature by name
+    (mmengine's ``forward(inputs, data_samples, mode)``), so it does not
+    matter whether the algorithm passes ``data_samples`` and ``mode`` by
+    position or by keyword.
+
+    The pair-aware losses report the confidence weights they applied
+    (``last_weights``); their mean over every weighted view (or location) of
+    every such loss is returned as ``ccd_weight``: a logged value, not a
+    loss (its name has no ``loss`` in it).
 
     It is a drop-in for ``distiller=dict(type='ConfigurableDistiller', ...)``
     inside MMRazor's unmodified ``SingleTeacherDistill``; arguments are those
@@ -38,29 +49,37 @@ class PairedDistiller(ConfigurableDistiller):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._pairing: Optional[ViewPairing] = None
-        # Which losses take the pairing, decided once rather than per step.
         self._pair_aware = {
             name
             for name, loss in self.distill_losses.items()
-            if 'pairing' in signature(loss.forward).parameters
+            if getattr(loss, 'requires_pairing', False)
         }
 
     def prepare_from_student(self, model: nn.Module) -> None:
         super().prepare_from_student(model)
-        model.register_forward_pre_hook(self._record_pairing, with_kwargs=True)
+        forward = signature(model.forward)
+        missing = [p for p in _FORWARD_PARAMETERS
+                   if p not in forward.parameters]
+        if missing:
+            raise TypeError(
+                f'PairedDistiller: the student {type(model).__name__}.forward'
+                f'{forward} has no {missing} parameter; it must follow '
+                "mmengine's BaseModel.forward(inputs, data_samples, mode)")
 
-    def _record_pairing(self, module: nn.Module, args: Tuple,
-                        kwargs: Dict[str, Any]) -> None:
-        mode = kwargs.get('mode', args[2] if len(args) > 2 else 'tensor')
-        if mode != 'loss':
-            return
-        samples = kwargs.get('data_samples',
-                             args[1] if len(args) > 1 else None)
-        if samples is None:
-            raise ValueError('PairedDistiller: the student was called in loss '
-                             'mode without data samples, so the view pairing '
-                             'is unknown')
-        self._pairing = ViewPairing.from_data_samples(samples)
+        def record_pairing(module: nn.Module, args: Tuple,
+                           kwargs: Dict[str, Any]) -> None:
+            call = forward.bind(*args, **kwargs)
+            call.apply_defaults()
+            if call.arguments['mode'] != 'loss':
+                return
+            samples = call.arguments['data_samples']
+            if samples is None:
+                raise ValueError(
+                    'PairedDistiller: the student was called in loss mode '
+                    'without data samples, so the view pairing is unknown')
+            self._pairing = ViewPairing.from_data_samples(samples)
+
+        model.register_forward_pre_hook(record_pairing, with_kwargs=True)
 
     @property
     def pairing(self) -> ViewPairing:
@@ -83,9 +102,9 @@ class PairedDistiller(ConfigurableDistiller):
             if name in self._pair_aware:
                 kwargs['pairing'] = self.pairing
             losses[name] = loss_module(**kwargs)
-            last = getattr(loss_module, 'last_weights', None)
-            if last is not None:
-                weights.append(last.mean())
+            applied = getattr(loss_module, 'last_weights', None)
+            if name in self._pair_aware and applied is not None:
+                weights.append(applied)
         if weights:
-            losses['ccd_weight'] = torch.stack(weights).mean().detach()
+            losses['ccd_weight'] = torch.cat(weights).mean()
         return losses

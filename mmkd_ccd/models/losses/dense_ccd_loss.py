@@ -1,8 +1,9 @@
 """CCD for the dense classification outputs of a detection head.
 
 Li, Shao et al., "What Role Does Data Augmentation Play in Knowledge
-Distillation?", ACCV 2022 (SPEC.md section 1.2), carried from one logit
-vector per image to one per location and anchor of every FPN level.
+Distillation?", ACCV 2022, carried from one logit vector per image (see
+:mod:`~mmkd_ccd.models.losses.ccd_loss`) to one per location and anchor of
+every FPN level.
 
 The two views of an image must be spatially aligned (``DetJDA`` with
 ``photometric_only=True`` and the geometric transforms before
@@ -16,15 +17,22 @@ from __future__ import annotations
 from typing import List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd_ccd.registry import MODELS
-from mmkd_ccd.structures import ViewPairing
+from mmkd_ccd.structures import PairAwareLoss, ViewPairing
 
-from .ccd_loss import CONFIDENCES
+from .ccd_loss import (check_confidence, check_temperature, kl_per_row,
+                       paired_divergence)
 
 ACTIVATIONS = ('sigmoid', 'softmax')
+
+
+def check_activation(activation: str, owner: str) -> None:
+    """Raise unless ``activation`` is one of :data:`ACTIVATIONS`."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f'{owner}: activation must be one of {ACTIVATIONS},'
+                         f' got {activation!r}')
 
 
 def _locations(scores: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -39,7 +47,8 @@ def dense_divergence(scores_student: torch.Tensor,
                      activation: str) -> torch.Tensor:
     """Teacher-to-student divergence per location, without the T^2 factor.
 
-    ``'softmax'``: ``KL(softmax(t/T) || softmax(s/T))`` over the C classes.
+    ``'softmax'``: ``KL(softmax(t/T) || softmax(s/T))`` over the C classes
+    (:func:`~mmkd_ccd.models.losses.ccd_loss.kl_per_row`).
     ``'sigmoid'``: the sum over the C classes of the binary KL between
     ``sigmoid(t/T)`` and ``sigmoid(s/T)``. A sigmoid head (RetinaNet, FCOS,
     ...) scores each class independently against the background, so a
@@ -59,10 +68,7 @@ def dense_divergence(scores_student: torch.Tensor,
         (...) divergences.
     """
     if activation == 'softmax':
-        log_p_student = F.log_softmax(scores_student / temperature, dim=-1)
-        log_p_teacher = F.log_softmax(scores_teacher / temperature, dim=-1)
-        return (log_p_teacher.exp() *
-                (log_p_teacher - log_p_student)).sum(dim=-1)
+        return kl_per_row(scores_student, scores_teacher, temperature)
     logit_s = scores_student / temperature
     logit_t = scores_teacher / temperature
     p_teacher = torch.sigmoid(logit_t)
@@ -138,16 +144,9 @@ def dense_ccd_loss(student_scores: Sequence[torch.Tensor],
         ``(K, L_level)`` tensor per level concatenated to ``(K, L)``
         (``None`` for ``'none'`` or without augmented views).
     """
-    if confidence not in CONFIDENCES:
-        raise ValueError(f'confidence must be one of {CONFIDENCES}, '
-                         f'got {confidence!r}')
-    if activation not in ACTIVATIONS:
-        raise ValueError(f'activation must be one of {ACTIVATIONS}, '
-                         f'got {activation!r}')
+    check_confidence(confidence, 'dense_ccd_loss')
+    check_activation(activation, 'dense_ccd_loss')
     _check_levels(student_scores, teacher_scores, num_classes)
-    pairing.check_rows(student_scores[0].shape[0])
-
-    device = student_scores[0].device
     num_classes = num_classes or student_scores[0].shape[1]
     student = torch.cat(
         [_locations(s, num_classes) for s in student_scores], dim=1)
@@ -156,26 +155,13 @@ def dense_ccd_loss(student_scores: Sequence[torch.Tensor],
         [_locations(t, num_classes) for t in teacher_scores], dim=1).detach()
     divergence = dense_divergence(student, teacher, temperature, activation)
 
-    orig = pairing.original_rows.to(device)
-    loss_original = divergence[orig].mean()
-    aug = pairing.augmented_rows.to(device)
-    if aug.numel() == 0:
-        return temperature**2 * loss_original, None
-    divergence_augmented = divergence[aug]
-    weights = None
-    if confidence == 'cosine':
-        partner = pairing.partner_rows.to(device)
-        with torch.no_grad():
-            weights = 1.0 + F.cosine_similarity(
-                teacher[partner].float(), teacher[aug].float(), dim=-1)
-        divergence_augmented = (
-            weights.to(divergence_augmented.dtype) * divergence_augmented)
-    loss = temperature**2 * (loss_original + divergence_augmented.mean()) / 2
-    return loss, weights
+    loss, weights = paired_divergence(divergence, teacher, pairing,
+                                      confidence)
+    return temperature**2 * loss, weights
 
 
 @MODELS.register_module()
-class DenseCCDLoss(nn.Module):
+class DenseCCDLoss(PairAwareLoss):
     """Cosine Confidence Distillation on a detection head's dense class
     scores (Li, Shao et al., ACCV 2022), see :func:`dense_ccd_loss`.
 
@@ -198,8 +184,9 @@ class DenseCCDLoss(nn.Module):
             class. Defaults to None.
 
     Attributes:
-        last_weights (Tensor | None): the mean weight of the augmented
-            locations of the latest call, detached, for logging.
+        last_weights (Tensor | None): the (K * L,) weights of the augmented
+            locations of the latest call (see
+            :class:`~mmkd_ccd.structures.PairAwareLoss`).
     """
 
     def __init__(self,
@@ -209,14 +196,9 @@ class DenseCCDLoss(nn.Module):
                  activation: str = 'sigmoid',
                  num_classes: Optional[int] = None) -> None:
         super().__init__()
-        if confidence not in CONFIDENCES:
-            raise ValueError(f'DenseCCDLoss: confidence must be one of '
-                             f'{CONFIDENCES}, got {confidence!r}')
-        if activation not in ACTIVATIONS:
-            raise ValueError(f'DenseCCDLoss: activation must be one of '
-                             f'{ACTIVATIONS}, got {activation!r}')
-        if tau <= 0:
-            raise ValueError(f'DenseCCDLoss: tau must be > 0, got {tau}')
+        check_confidence(confidence, 'DenseCCDLoss')
+        check_activation(activation, 'DenseCCDLoss')
+        check_temperature(tau, 'DenseCCDLoss')
         if num_classes is not None and num_classes < 1:
             raise ValueError('DenseCCDLoss: num_classes must be None or >= 1,'
                              f' got {num_classes!r}')
@@ -225,7 +207,6 @@ class DenseCCDLoss(nn.Module):
         self.confidence = confidence
         self.activation = activation
         self.num_classes = num_classes
-        self.last_weights: Optional[torch.Tensor] = None
 
     def forward(self, preds_S: List[torch.Tensor], preds_T: List[torch.Tensor],
                 pairing: ViewPairing) -> torch.Tensor:
@@ -242,7 +223,7 @@ class DenseCCDLoss(nn.Module):
         loss, weights = dense_ccd_loss(preds_S, preds_T, pairing, self.tau,
                                        self.confidence, self.activation,
                                        self.num_classes)
-        self.last_weights = None if weights is None else weights.mean()
+        self.report_weights(weights)
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:

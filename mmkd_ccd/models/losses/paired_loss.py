@@ -1,7 +1,6 @@
 """CCD's cosine confidence around any MMRazor logit loss.
 
-The paper's analysis (e) (Li, Shao et al., ACCV 2022; SPEC.md section 1.4)
-combines JDA with other distillation losses (KD, DKD, DIST, WSLD, ...).
+The paper's analysis (e) (Li, Shao et al., ACCV 2022) combines JDA with other distillation losses (KD, DKD, DIST, WSLD, ...).
 Without a wrapper such a loss already sees every view of a paired batch
 alike ("that loss + JDA", see ``PairedDistiller``); :class:`PairedLoss` adds
 CCD's structure: the original and the augmented views are averaged as two
@@ -21,8 +20,8 @@ from mmrazor.models.losses import AngleWiseRKD, DISTLoss, DistanceWiseRKD
 from mmrazor.registry import MODELS as RAZOR_MODELS
 
 from mmkd_ccd.registry import MODELS
-from mmkd_ccd.structures import ViewPairing
-from .ccd_loss import CONFIDENCES, ccd_weights
+from mmkd_ccd.structures import PairAwareLoss, ViewPairing
+from .ccd_loss import ccd_weights, check_confidence, combine_views
 
 #: MMRazor logit losses whose batch value is not a reduction of per-sample
 #: values, so no per-sample weight can be applied to them.
@@ -61,7 +60,7 @@ def _reduction(loss: nn.Module, reduction: str) -> Iterator[None]:
 
 
 @MODELS.register_module()
-class PairedLoss(nn.Module):
+class PairedLoss(PairAwareLoss):
     """Apply CCD's cosine confidence to another MMRazor logit loss.
 
     From Li, Shao et al., "What Role Does Data Augmentation Play in Knowledge
@@ -93,7 +92,8 @@ class PairedLoss(nn.Module):
     ``PairedLoss(loss=dict(type='KLDivergence', tau=T))`` with
     ``confidence='cosine'`` equals ``CCDLoss(tau=T)``: MMRazor's
     ``KLDivergence`` is ``T^2 * KL`` averaged over rows, so the formula above
-    is ``T^2 * (L_orig + L_aug) / 2`` of SPEC.md section 1.2.
+    is CCD's ``T^2 * (L_orig + L_aug) / 2``
+    (:mod:`~mmkd_ccd.models.losses.ccd_loss`).
 
     Losses relating samples across the batch (``DISTLoss``, the RKD losses;
     :data:`BATCH_RELATIONAL`) have no per-sample value: they are rejected
@@ -120,17 +120,16 @@ class PairedLoss(nn.Module):
             ("inner loss + JDA" with CCD's halving). Defaults to ``'cosine'``.
 
     Attributes:
-        last_weights (Tensor | None): the (K,) weights of the latest call,
-            for logging (``None`` for ``'none'`` or without augmented views).
+        last_weights (Tensor | None): the (K,) weights of the latest call
+            (``None`` for ``'none'`` or without augmented views; see
+            :class:`~mmkd_ccd.structures.PairAwareLoss`).
     """
 
     def __init__(self,
                  loss: Union[dict, nn.Module],
                  confidence: str = 'cosine') -> None:
         super().__init__()
-        if confidence not in CONFIDENCES:
-            raise ValueError(f'PairedLoss: confidence must be one of '
-                             f'{CONFIDENCES}, got {confidence!r}')
+        check_confidence(confidence, 'PairedLoss')
         if isinstance(loss, dict):
             # MMRazor's losses live in the mmrazor scope, which the default
             # scope of an mmpretrain config would not search.
@@ -157,7 +156,6 @@ class PairedLoss(nn.Module):
                              'arguments')
         self.loss = loss
         self.confidence = confidence
-        self.last_weights: Optional[torch.Tensor] = None
         # The inner loss's inputs beyond the two logits without a default.
         self._required = tuple(
             p.name for p in params[2:]
@@ -215,15 +213,14 @@ class PairedLoss(nn.Module):
 
         loss_original = self._on_rows(pairing.original_rows, preds_S,
                                       preds_T, extra)
-        self.last_weights = None
+        self.report_weights(None)
         if pairing.num_augmented == 0:
-            # Without augmented views there is nothing to average with.
-            return loss_original
+            return combine_views(loss_original, None)
         logits_S, logits_T, extra_aug = _take(pairing.augmented_rows, preds_S,
                                               preds_T, extra, num_rows)
         if self.confidence == 'none':
-            return (loss_original +
-                    self.loss(logits_S, logits_T, **extra_aug)) / 2
+            return combine_views(loss_original,
+                                 self.loss(logits_S, logits_T, **extra_aug))
 
         partner = pairing.partner_rows.to(preds_T.device)
         weights = ccd_weights(preds_T[partner], logits_T)
@@ -233,8 +230,8 @@ class PairedLoss(nn.Module):
             loss_augmented = weighted.sum()
         else:
             loss_augmented = weighted.mean()
-        self.last_weights = weights
-        return (loss_original + loss_augmented) / 2
+        self.report_weights(weights)
+        return combine_views(loss_original, loss_augmented)
 
     def _on_rows(self, rows: Union[torch.Tensor, slice],
                  logits_S: torch.Tensor, logits_T: torch.Tensor,

@@ -1,11 +1,12 @@
-"""Tests of the JDA transform against PIL's reference semantics.
+"""Tests of the JDA ops and transform against the reference's PIL ops.
 
-The reference functions below are written with PIL directly, as the paper's
-reference code (DeepVoltaire-style AutoAugment ops) does. Every op is
-compared pixel-exactly: ops that reuse mmcv prove here that mmcv gives
-PIL's pixels, the others are implemented through PIL itself.
+The reference functions below call PIL exactly as the paper's reference code
+does; they are the oracle. Every op must give exactly their pixels, for
+every magnitude bin of the reference and both signs, on real photos and on
+32x32 crops; chains, where runs of point ops are merged into one lookup
+table, must equal the ops applied one by one.
 """
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image, ImageEnhance, ImageOps
 from sklearn.datasets import load_sample_image
 
 from mmkd_ccd.datasets.transforms.jda import JDA, OPS, POLICIES, apply_op
+from mmkd_ccd.datasets.transforms.jda_ops import RGBImage, run_chain
 
 GREY = (128, 128, 128)
 
@@ -54,73 +56,195 @@ REFERENCE: Dict[str, Callable[[Image.Image, Optional[float], int],
     lambda img, m, s: _ref_affine(img, (1, 0, 0, 0, 1, m * img.size[1] * s)),
 }
 
-# The policies' magnitudes plus range ends.
-MAGNITUDES: Dict[str, list] = {
-    'autocontrast': [None],
-    'equalize': [None],
-    'invert': [None],
-    'posterize': [1, 4, 5, 6, 8],
-    'solarize': [0, 113.8, 142.2, 170.7, 199.1, 256],
-    'color': [0.0, 0.3, 0.4, 0.8],
-    'contrast': [0.3, 0.7],
-    'brightness': [0.3, 0.6, 1.0],
-    'sharpness': [0.5, 0.7, 0.9],
-    'rotate': [0, 6.67, 10.0, 26.7, 30.0, 180.0],
-    'shear_x': [0.167, 0.267],
-    'shear_y': [0.0, 0.267],
-    'translate_x': [0.05, 0.151],
-    'translate_y': [0.151, 0.403],
+
+def _bin(name: str, k: int) -> Optional[float]:
+    """Magnitude bin k (0..9) of the reference code, which takes every
+    magnitude from ten evenly spaced values."""
+    if name in ('shear_x', 'shear_y'):
+        return 0.3 * k / 9
+    if name in ('translate_x', 'translate_y'):
+        return 150 / 331 * k / 9
+    if name == 'rotate':
+        return 30 * k / 9
+    if name in ('color', 'contrast', 'brightness', 'sharpness'):
+        return 0.9 * k / 9
+    if name == 'solarize':
+        return 256 - 256 * k / 9
+    if name == 'posterize':
+        return round(8 - 4 * k / 9)
+    return None
+
+
+def _photo(name: str) -> np.ndarray:
+    return np.ascontiguousarray(load_sample_image(name))
+
+
+# Real photos (427x640), 32x32 crops of them (a textured and a smooth one)
+# and a dim crop on which autocontrast and equalize must act.
+IMAGES: Dict[str, Callable[[], np.ndarray]] = {
+    'china': lambda: _photo('china.jpg'),
+    'flower': lambda: _photo('flower.jpg'),
+    'china_32': lambda: _photo('china.jpg')[200:232, 300:332].copy(),
+    'flower_32': lambda: _photo('flower.jpg')[40:72, 500:532].copy(),
+    'dim_flower_32':
+    lambda: (_photo('flower.jpg')[300:332, 100:132] // 2 + 60).astype(
+        np.uint8),
 }
 
 
 @pytest.fixture(scope='module')
-def photo() -> np.ndarray:
-    """A real RGB photo, 96x128 to keep the tests fast."""
-    img = Image.fromarray(load_sample_image('china.jpg'))
-    return np.array(img.resize((128, 96), Image.BILINEAR))
+def images() -> Dict[str, np.ndarray]:
+    return {name: make() for name, make in IMAGES.items()}
 
 
 @pytest.fixture(scope='module')
-def dim_photo(photo: np.ndarray) -> np.ndarray:
-    """The photo squeezed into [60, 187], so autocontrast/equalize act."""
-    return (photo // 2 + 60).astype(np.uint8)
+def photo(images: Dict[str, np.ndarray]) -> np.ndarray:
+    """A real RGB photo, 96x128, for the transform's own tests."""
+    return np.array(Image.fromarray(images['china']).resize(
+        (128, 96), Image.BILINEAR))
 
 
 def _signs(name: str) -> list:
     return [1, -1] if OPS[name].signed else [1]
 
 
-OP_CASES = [(name, m, s) for name in OPS for m in MAGNITUDES[name]
-            for s in _signs(name)]
+def _pil_chain(img: np.ndarray, steps: list) -> np.ndarray:
+    """The oracle: the reference ops applied one after the other."""
+    pil = Image.fromarray(img)
+    for name, magnitude, sign in steps:
+        pil = REFERENCE[name](pil, magnitude, sign)
+    return np.array(pil)
 
 
-def test_every_op_has_reference_and_cases():
-    assert set(REFERENCE) == set(OPS) == set(MAGNITUDES)
+def test_every_op_has_a_reference():
+    assert set(REFERENCE) == set(OPS)
 
 
-@pytest.mark.parametrize('image', ['photo', 'dim_photo'])
-@pytest.mark.parametrize('name,magnitude,sign', OP_CASES)
-def test_op_equals_pil_reference(name, magnitude, sign, image, request):
-    img = request.getfixturevalue(image)
-    expected = np.array(REFERENCE[name](Image.fromarray(img), magnitude, sign))
-    out = apply_op(name, img, magnitude, sign)
-    assert out.dtype == np.uint8 and out.shape == img.shape
-    np.testing.assert_array_equal(out, expected)
+def test_op_func_applies_the_op_to_an_array(images):
+    img = images['flower_32']
+    for name, op in OPS.items():
+        magnitude, sign = _bin(name, 4), _signs(name)[-1]
+        np.testing.assert_array_equal(
+            op.func(img, magnitude, sign),
+            np.array(REFERENCE[name](Image.fromarray(img), magnitude, sign)))
 
 
-def test_ops_on_constant_image_equal_pil():
-    # One grey level: PIL's equalize/autocontrast fall back to the identity.
-    img = np.full((8, 8, 3), 77, np.uint8)
+@pytest.mark.parametrize('image', list(IMAGES))
+@pytest.mark.parametrize('name', sorted(OPS))
+def test_op_equals_pil_reference_for_every_bin(name, image, images):
+    img = images[image]
+    pil = Image.fromarray(img)
+    for k in range(10):
+        magnitude = _bin(name, k)
+        for sign in _signs(name):
+            expected = np.array(REFERENCE[name](pil, magnitude, sign))
+            out = apply_op(name, img, magnitude, sign)
+            assert out.dtype == np.uint8 and out.shape == img.shape
+            np.testing.assert_array_equal(
+                out, expected, err_msg=f'{name} bin {k} sign {sign}')
+
+
+def test_histogram_ops_act_on_the_dim_crop(images):
+    for name in ('autocontrast', 'equalize'):
+        out = apply_op(name, images['dim_flower_32'])
+        assert out.min() == 0 and out.max() == 255
+
+
+@pytest.mark.parametrize('img', [
+    np.full((8, 8, 3), 77, np.uint8),
+    np.dstack([
+        np.full((6, 5), 3, np.uint8),
+        np.tile([0, 255], 15).reshape(6, 5).astype(np.uint8),
+        np.arange(30, dtype=np.uint8).reshape(6, 5)
+    ]),
+    np.random.default_rng(0).integers(0, 2, (16, 16, 3), np.uint8) * 200,
+],
+                         ids=['one level', 'mixed', 'two levels'])
+def test_histogram_corner_cases_equal_pil(img):
+    # One level (identity), two levels, one pixel per level (equalize's step
+    # of 0, identity) and levels past 255 that PIL clips.
     for name in ('autocontrast', 'equalize'):
         expected = np.array(REFERENCE[name](Image.fromarray(img), None, 1))
         np.testing.assert_array_equal(apply_op(name, img), expected)
-        np.testing.assert_array_equal(apply_op(name, img), img)
 
 
-def test_histogram_ops_are_not_vacuous(dim_photo):
-    for name in ('autocontrast', 'equalize'):
-        out = apply_op(name, dim_photo)
-        assert out.min() == 0 and out.max() == 255
+def test_ops_on_read_only_and_strided_input(images):
+    img = images['china'][::3, ::2]
+    img.setflags(write=False)
+    for name in ('sharpness', 'equalize', 'shear_x'):
+        expected = np.array(REFERENCE[name](Image.fromarray(img), 0.5, 1))
+        out = apply_op(name, img, None if name == 'equalize' else 0.5)
+        np.testing.assert_array_equal(out, expected)
+        assert out.flags.writeable and out.flags.c_contiguous
+
+
+POINT_OPS = ['autocontrast', 'brightness', 'contrast', 'equalize', 'invert',
+             'posterize', 'solarize']
+
+
+def _random_steps(rng: np.random.Generator, names: List[str],
+                  length: int) -> list:
+    steps = []
+    for name in rng.choice(names, length):
+        sign = int(rng.choice(_signs(name)))
+        steps.append((str(name), _bin(name, int(rng.integers(10))), sign))
+    return steps
+
+
+def _random_images(rng: np.random.Generator) -> List[np.ndarray]:
+    return [
+        rng.integers(0, 256, (23, 31, 3), np.uint8),
+        # Few levels, so that equalize/autocontrast see sparse histograms.
+        rng.choice(np.array([0, 17, 90, 91, 200], np.uint8), (20, 20, 3)),
+        (rng.integers(0, 256, (40, 9, 3)) // 4 + 100).astype(np.uint8),
+    ]
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_point_op_runs_equal_ops_one_by_one(seed, images):
+    rng = np.random.default_rng(seed)
+    imgs = _random_images(rng) + [images['flower_32'], images['china']]
+    for img in imgs:
+        for length in (2, 3, 6, 10):
+            steps = _random_steps(rng, POINT_OPS, length)
+            np.testing.assert_array_equal(run_chain(img, steps),
+                                          _pil_chain(img, steps),
+                                          err_msg=str(steps))
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_mixed_chains_equal_ops_one_by_one(seed, images):
+    # Point-op runs broken by the other ops, whichever form (PIL or numpy)
+    # each op leaves the image in.
+    rng = np.random.default_rng(100 + seed)
+    for img in _random_images(rng) + [images['flower_32']]:
+        for length in (4, 8, 12):
+            steps = _random_steps(rng, sorted(OPS), length)
+            for channel_order in ('rgb', 'bgr'):
+                source = img if channel_order == 'rgb' else img[..., ::-1]
+                out = run_chain(source, steps, channel_order)
+                if channel_order == 'bgr':
+                    out = out[..., ::-1]
+                np.testing.assert_array_equal(out, _pil_chain(img, steps),
+                                              err_msg=str(steps))
+
+
+def test_lookup_tables_merge_before_touching_pixels(images):
+    img = images['flower_32']
+    image = RGBImage(img)
+    invert = np.tile(255 - np.arange(256), (3, 1)).astype(np.uint8)
+    halve = np.tile(np.arange(256) // 2, (3, 1)).astype(np.uint8)
+    mapped = image.point(invert).point(halve)
+    # Still the input pixels: the two tables are one pending table.
+    assert mapped._array is img
+    expected = (255 - img) // 2
+    expected_histogram = np.stack([
+        np.bincount(expected[..., c].ravel(), minlength=256)
+        for c in range(3)
+    ])
+    np.testing.assert_array_equal(mapped.histogram(), expected_histogram)
+    np.testing.assert_array_equal(mapped.array, expected)
+    np.testing.assert_array_equal(image.array, img)
 
 
 def test_rotate_is_counter_clockwise(photo):
@@ -223,25 +347,83 @@ def test_reference_policies(name, num_ops, prob):
     assert JDA(policy=as_dicts, prob=prob).ops == POLICIES[name].ops
 
 
-def test_reference_policy_entries():
-    imagenet = POLICIES['imagenet'].ops
-    assert imagenet[0] == ('posterize', 4)
-    assert imagenet[1] == ('solarize', 113.8)
-    assert imagenet[10] == ('rotate', 26.7)
-    assert imagenet[18] == ('shear_x', 0.167)
-    assert imagenet[19] == ('color', 0.0)
-    assert imagenet[-1] == ('equalize', None)
-    cifar100 = POLICIES['cifar100'].ops
-    assert cifar100[0] == ('autocontrast', None)
-    assert cifar100[4] == ('translate_y', 0.403)
-    assert cifar100[7] == ('shear_y', 0.0)
-    assert cifar100[8] == ('translate_x', 0.05)
-    assert cifar100[-1] == ('rotate', 10.0)
-    cifar10 = POLICIES['cifar10'].ops
-    assert cifar10[0] == ('invert', None)
-    assert cifar10[1] == ('rotate', 6.67)
-    assert cifar10[11] == ('solarize', 199.1)
-    assert cifar10[-1] == ('shear_x', 0.267)
+# The reference code's policies as (op, bin) pairs, bins 0..9.
+REFERENCE_BINS = {
+    'imagenet': [('posterize', 8), ('solarize', 5), ('equalize', 8),
+                 ('posterize', 7), ('equalize', 7), ('equalize', 4),
+                 ('solarize', 3), ('posterize', 5), ('rotate', 3),
+                 ('equalize', 8), ('rotate', 8), ('rotate', 9),
+                 ('equalize', 7), ('invert', 4), ('color', 4), ('rotate', 8),
+                 ('color', 8), ('sharpness', 7), ('shear_x', 5), ('color', 0),
+                 ('equalize', 7), ('solarize', 5), ('invert', 4),
+                 ('color', 4), ('equalize', 8)],
+    'cifar100': [('autocontrast', 2), ('contrast', 3), ('posterize', 0),
+                 ('solarize', 4), ('translate_y', 8), ('shear_x', 5),
+                 ('brightness', 3), ('shear_y', 0), ('translate_x', 1),
+                 ('sharpness', 5), ('invert', 4), ('color', 4),
+                 ('equalize', 8), ('rotate', 3)],
+    'cifar10': [('invert', 7), ('rotate', 2), ('shear_y', 8),
+                ('posterize', 9), ('autocontrast', 8), ('color', 3),
+                ('sharpness', 9), ('equalize', 5), ('contrast', 7),
+                ('translate_y', 3), ('brightness', 6), ('solarize', 2),
+                ('translate_x', 3), ('shear_x', 8)],
+}
+
+
+@pytest.mark.parametrize('policy', sorted(REFERENCE_BINS))
+def test_policies_hold_the_exact_bin_values(policy):
+    expected = tuple((name, _bin(name, k))
+                     for name, k in REFERENCE_BINS[policy])
+    assert POLICIES[policy].ops == expected
+
+
+def test_exact_values_are_not_the_rounded_ones():
+    imagenet = dict(enumerate(POLICIES['imagenet'].ops))
+    assert imagenet[10] == ('rotate', 30 * 8 / 9) != ('rotate', 26.7)
+    assert imagenet[18] == ('shear_x', 0.3 * 5 / 9) != ('shear_x', 0.167)
+    assert imagenet[1] == ('solarize', 256 - 256 * 5 / 9)
+    assert imagenet[0] == ('posterize', 4) and imagenet[7] == ('posterize', 6)
+    assert POLICIES['cifar100'].ops[4] == ('translate_y', 150 / 331 * 8 / 9)
+    assert POLICIES['cifar10'].ops[1] == ('rotate', 30 * 2 / 9)
+    # Rounded magnitudes would change pixels: rotate 26.7 vs 26.666...
+    china = _photo('china.jpg')
+    moved = np.any(apply_op('rotate', china, 26.7) != apply_op(
+        'rotate', china, 30 * 8 / 9), axis=-1).mean()
+    assert moved > 0.05
+
+
+def _expected_steps(policy: tuple, prob: float) -> list:
+    """The documented draws, redone by hand: one numpy draw per op for
+    firing, a second for the sign of a signed op that fired."""
+    steps = []
+    for name, magnitude in policy:
+        if np.random.rand() < prob:
+            sign = -1 if OPS[name].signed and np.random.rand() < 0.5 else 1
+            steps.append((name, magnitude, sign))
+    return steps
+
+
+@pytest.mark.parametrize('policy,image,seeds', [
+    ('imagenet', 'china', range(3)),
+    ('cifar100', 'china_32', range(20)),
+    ('cifar10', 'flower_32', range(20)),
+])
+def test_policy_chains_equal_the_reference_chain(policy, image, seeds,
+                                                 images):
+    img = images[image]
+    transform = JDA(policy=policy, prob=0.5)
+    for seed in seeds:
+        np.random.seed(seed)
+        steps = _expected_steps(POLICIES[policy].ops, 0.5)
+        np.random.seed(seed)
+        results = transform(dict(img=np.ascontiguousarray(img[..., ::-1])))
+        assert results['jda_ops'] == [
+            name if magnitude is None else f'{name}({sign * magnitude:g})'
+            for name, magnitude, sign in steps
+        ]
+        np.testing.assert_array_equal(results['img'][..., ::-1],
+                                      _pil_chain(img, steps),
+                                      err_msg=f'seed {seed}: {steps}')
 
 
 def _ops(*op_cfgs: dict) -> dict:

@@ -57,3 +57,29 @@ def test_empty_augment_is_rejected():
     with pytest.raises(ValueError, match='augment is empty'):
         TRANSFORMS.build(dict(type='PairedViews', view_pipeline=[],
                               augment=[]))
+
+
+def _add_one_in_place(results: dict) -> dict:
+    """A view transform that writes to the image and the metainfo in place."""
+    results['img'] += 1
+    results['seen'].append(len(results['seen']))
+    return results
+
+
+def test_views_do_not_share_what_transforms_change_in_place():
+    views = TRANSFORMS.build(
+        dict(type='PairedViews',
+             view_pipeline=[_add_one_in_place],
+             augment=[dict(type='JDA', policy=[dict(type='invert')],
+                           prob=1.0)]))
+    source = results()
+    img = source['img'].copy()
+    source['seen'] = []
+    out = views(source)
+    original, augmented = out['img']
+    np.testing.assert_array_equal(original, img + 1)
+    np.testing.assert_array_equal(augmented, (255 - img) + 1)
+    # Each view got its own copy of the metainfo.
+    assert out['seen'] == [0] and source['seen'] == []
+    # JDA made a new array, so the caller's image is left as it was.
+    np.testing.assert_array_equal(source['img'], img)

@@ -5,7 +5,7 @@ from mmengine.registry import MODELS, DefaultScope
 from mmpretrain.structures import DataSample
 
 from mmkd_ccd.models.losses import ccd_loss
-from mmkd_ccd.structures import ViewPairing
+from mmkd_ccd.structures import PairAwareLoss, ViewPairing
 
 
 def classifier(channels: int) -> dict:
@@ -101,3 +101,58 @@ def test_unpaired_batch_is_rejected():
     ])
     with pytest.raises(ValueError, match='PairedViews'):
         model(**model.data_preprocessor(single_view, True), mode='loss')
+
+
+class FixedWeights(PairAwareLoss):
+    """A pair-aware loss that reports ``count`` weights of ``value``."""
+
+    def __init__(self, count: int, value: float) -> None:
+        super().__init__()
+        self.count, self.value = count, value
+
+    def forward(self, preds_S, preds_T, pairing):
+        self.report_weights(torch.full((self.count, ), self.value))
+        return (preds_S - preds_T).abs().mean() * 0
+
+
+class DeclaresPairing(torch.nn.Module):
+    """Not a PairAwareLoss: declares the need by the class attribute."""
+    requires_pairing = True
+
+    def forward(self, preds_S, preds_T, pairing):
+        self.seen = pairing
+        return preds_S.sum() * 0
+
+
+def test_ccd_weight_is_the_mean_over_every_weighted_view():
+    # 3 weights of 0 and 1 weight of 2: the weighted mean is 0.5, the mean
+    # of the two losses' means would be 1.0.
+    model = algorithm(dict(
+        loss_many=dict(type=FixedWeights, count=3, value=0.0),
+        loss_one=dict(type=FixedWeights, count=1, value=2.0),
+        loss_plain=dict(type=DeclaresPairing)))
+    losses = model(**model.data_preprocessor(paired_batch(2), True),
+                   mode='loss')
+    assert losses['distill.ccd_weight'].item() == pytest.approx(0.5)
+    assert model.distiller.distill_losses['loss_plain'].seen.num_augmented == 2
+
+
+def test_losses_declare_pairing_by_class_attribute():
+    model = algorithm(dict(loss_ccd=dict(type='CCDLoss'),
+                           loss_kl=dict(type='KLDivergence')))
+    assert model.distiller._pair_aware == {'loss_ccd'}
+
+
+@pytest.mark.parametrize('call', ['positional', 'keyword'])
+def test_pairing_is_read_by_parameter_name(call):
+    model = algorithm(dict(loss_ccd=dict(type='CCDLoss')))
+    data = model.data_preprocessor(paired_batch(3), True)
+    if call == 'positional':
+        model.student(data['inputs'], data['data_samples'], 'loss')
+    else:
+        model.student(mode='loss', data_samples=data['data_samples'],
+                      inputs=data['inputs'])
+    assert model.distiller.pairing.augmented_rows.tolist() == [3, 4, 5]
+    # tensor/predict calls leave the pairing of the last loss call alone
+    model.student(data['inputs'][:2], mode='tensor')
+    assert model.distiller.pairing.num_images == 3

@@ -82,7 +82,10 @@ def test_weight_is_per_anchor_and_mean_over_levels():
     student = [torch.zeros_like(t) for t in teacher]
     loss_module = DenseCCDLoss(num_classes=2)
     loss_module(student, teacher, PAIRING)
-    assert loss_module.last_weights.item() == pytest.approx(1.0)
+    # one reported weight per augmented location and anchor
+    assert loss_module.last_weights.tolist() == pytest.approx(
+        [2.0, 0.0, 1.0], abs=1e-6)
+    assert loss_module.last_weights.mean().item() == pytest.approx(1.0)
     _, weights = dense_ccd_loss(student, teacher, PAIRING, num_classes=2)
     assert weights.shape == (1, 3)
     assert weights.flatten().tolist() == pytest.approx([2.0, 0.0, 1.0],

@@ -1,0 +1,17 @@
+# KD + JDA with CCD's cosine confidence weighting each augmented
+# view's loss (PairedLoss; the paper's analysis e). DIST has no such variant: its
+# intra-class term is computed across the batch, not per sample.
+_base_ = './kd-jda_logits_resnet34_resnet18_8xb32_in1k_mmrazor-kd.py'
+model = dict(
+    distiller=dict(
+        distill_losses=dict(
+            _delete_=True,
+            loss_kl=dict(
+                type='PairedLoss',
+                confidence='cosine',
+                loss=dict(type='KLDivergence', tau=1, loss_weight=3))),
+        loss_forward_mappings=dict(
+            _delete_=True,
+            loss_kl=dict(
+                preds_S=dict(from_student=True, recorder='fc'),
+                preds_T=dict(from_student=False, recorder='fc')))))

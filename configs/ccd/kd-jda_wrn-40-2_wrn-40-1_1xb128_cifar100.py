@@ -1,4 +1,0 @@
-# KD+JDA on CIFAR-100: wrn-40-2 -> wrn-40-1 -- CCD's confidence switched off.
-_base_ = './ccd_wrn-40-2_wrn-40-1_1xb128_cifar100.py'
-model = dict(
-    distiller=dict(distill_losses=dict(loss_ccd=dict(confidence='none'))))

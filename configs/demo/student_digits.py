@@ -1,4 +1,0 @@
-# Demo baseline: the student trained alone.
-_base_ = './teacher_digits.py'
-model = dict(_base_.student_model, _delete_=True, data_preprocessor=dict(
-    type='mmpretrain.ClsDataPreprocessor', **_base_.data_preprocessor_cfg))
