@@ -449,7 +449,11 @@ def _load_weights_only(path: str, map_location: Any,
             is not admitted.
     """
     if hasattr(torch.serialization, 'safe_globals'):
-        with torch.serialization.safe_globals(list(allowed)):
+        # Leaving the block removes what it added, also a global that was
+        # allowed process-wide before (add_safe_globals): add only new ones.
+        before = torch.serialization.get_safe_globals()
+        new = [g for g in allowed if g not in before]
+        with torch.serialization.safe_globals(new):
             return torch.serialization.load(
                 path, map_location=map_location, weights_only=True)
     return _load_restricted(path, map_location, allowed)

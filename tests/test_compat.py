@@ -521,11 +521,18 @@ def test_safe_unpickler_path_on_this_stack(tmp_path, monkeypatch):
     restricted = []
     monkeypatch.setattr(compat, '_load_restricted',
                         lambda *args: restricted.append(args) or {})
+    allowed = torch.serialization.get_safe_globals() \
+        if HAS_SAFE_GLOBALS else None
     compat.load_checkpoint_file(path, safe_globals=[argparse.Namespace])
     assert hasattr(torch.serialization, 'safe_globals') == HAS_SAFE_GLOBALS
     expected = [*compat._safe_checkpoint_globals(), argparse.Namespace]
     assert restricted == ([] if HAS_SAFE_GLOBALS else
                           [(path, None, expected)])
+    if HAS_SAFE_GLOBALS:
+        # The process-wide list is as before: neither the plain-data types
+        # the shim allowed for torch's default were dropped, nor was
+        # argparse.Namespace left allowed.
+        assert torch.serialization.get_safe_globals() == allowed
 
 
 # 3. torchrun and srun on CPU -----------------------------------------------
