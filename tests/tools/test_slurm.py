@@ -108,11 +108,15 @@ def test_slurm_train_resume_test_ccd_jda(tiny_workspace, tmp_path):
     first = osp.join(work_dir, 'epoch_1.pth')
     assert osp.isfile(first)
 
-    slurm_train('--resume', first, '--cfg-options', 'train_cfg.max_epochs=2',
-                gloo, 'randomness.seed=0')
+    # A requeued job's form: a bare --resume, from the checkpoint that
+    # WORK_DIR/last_checkpoint names (the only file it trusts).
+    slurm_train('--resume', '--cfg-options', 'train_cfg.max_epochs=2', gloo,
+                'randomness.seed=0')
     second = osp.join(work_dir, 'epoch_2.pth')
     meta = torch.load(second, map_location='cpu', weights_only=False)['meta']
     assert (meta['epoch'], meta['iter']) == (2, 8)
+    # tools/train.py's ExactResumeHook ran in the Slurm task too.
+    assert meta['exact_resume'] == dict(world_size=1, batches_per_epoch=4)
     records = [r for r in read_scalars(work_dir) if 'loss' in r]
     # The resumed run went on at iteration 5 instead of starting again.
     assert [r['iter'] for r in records] == list(range(1, 9))
