@@ -5,13 +5,16 @@
 symptom it fixes, and is covered by ``tests/test_compat.py``. None of them
 edits installed files; each is idempotent.
 
+0. :func:`check_versions` -- not a shim: ``import mmkd_ccd`` calls it first
+   and refuses package versions outside :data:`SUPPORTED_VERSIONS`.
 1. :func:`fix_mmrazor_quantization_import` -- MMRazor 1.0.0 on torch >= 2.x.
-2. Checkpoints, mmengine 0.10.7 on torch >= 2.6, and whom to trust:
+2. Checkpoints and whom to trust, mmengine 0.10.7 on torch 2.1 and >= 2.6:
    :func:`allow_mmengine_checkpoint_types` (local files and URLs, errors
    that name the file), :func:`trust_checkpoints_this_process_saves`,
-   :func:`allow_torch_load_of_trusted_checkpoints`; the policy is
-   :func:`trust_checkpoint` and :func:`load_checkpoint_file`.
-3. :func:`allow_cpu_distributed` -- mmengine 0.10.7 torchrun without a GPU.
+   :func:`allow_torch_load_of_trusted_checkpoints` (torch >= 2.6 only); the
+   policy is :func:`trust_checkpoint` and :func:`load_checkpoint_file`.
+3. :func:`allow_cpu_distributed` -- mmengine 0.10.7 torchrun and srun without
+   a GPU.
 4. :func:`load_teacher_checkpoints_strictly` -- MMRazor 1.0.0 teacher_ckpt.
 5. MMRazor 1.0.0 (mmcls 1.x era) on mmpretrain 1.x:
    :func:`import_mmcls_as_mmpretrain` (its modules' ``import mmcls``),
@@ -56,23 +59,30 @@ import functools
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.metadata
 import importlib.util
 import inspect
 import os
 import os.path as osp
 import pickle
+import subprocess
 import sys
 import types
 import urllib.parse
 import warnings
-from typing import Any, Callable, List, Optional, Sequence, Union
+from typing import (Any, Callable, Dict, List, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.utils import digit_version
+from packaging.specifiers import SpecifierSet
 
 __all__ = [
     'apply_all', 'allow_cpu_distributed', 'allow_mmengine_checkpoint_types',
+    'check_versions', 'OPTIONAL_VERSIONS', 'SUPPORTED_VERSIONS',
+    'UnsupportedVersionError',
     'allow_torch_load_of_trusted_checkpoints',
     'default_classifier_data_preprocessor', 'describe_state_dict_mismatch',
     'fix_mmrazor_quantization_import', 'import_mmcls_as_mmpretrain',
@@ -88,6 +98,89 @@ __all__ = [
     'QuantizationUnavailableError', 'UntrustedCheckpointError',
     'seed_workers_per_iterator', 'write_checkpoints_atomically'
 ]
+
+
+# ---------------------------------------------------------------------------
+# 0. The versions mmkd_ccd works with, checked by ``import mmkd_ccd``
+# ---------------------------------------------------------------------------
+class UnsupportedVersionError(ImportError):
+    """Raised by ``import mmkd_ccd`` when an installed package is outside the
+    versions mmkd_ccd works with (:data:`SUPPORTED_VERSIONS`)."""
+
+
+#: Distribution -> (supported versions, why the range ends there). The same
+#: ranges are ``install_requires`` (``requirements/runtime.txt``); the tested
+#: pins are ``requirements/constraints*.txt``.
+SUPPORTED_VERSIONS: Dict[str, Tuple[str, str]] = {
+    'torch': ('>=2.1', 'tested with 2.1.2 and 2.13.0'),
+    'numpy': ('>=1.25,<2', 'numpy 2 removed np.in1d, which mmpretrain 1.2.0 '
+              'calls; the checkpoint shim reads np.dtypes, new in 1.25'),
+    'mmengine': ('>=0.10.0,<1.0.0', 'the shims below replace functions of '
+                 'mmengine 0.10'),
+    'mmcv': ('>=2.0.0,<2.2.0', 'mmrazor 1.0.0 asserts mmcv <= 2.1.0 on '
+             'import, mmdet 3.3.0 mmcv < 2.2.0'),
+    'mmpretrain': ('>=1.0.0,<2.0.0', 'the mmpretrain 1.x API (DataSample, '
+                   'PackInputs)'),
+    'mmrazor': ('>=1.0.0,<1.1', 'the shims below target mmrazor 1.0.0'),
+    'setuptools': ('<81', "mmengine 0.10 resolves 'mmpretrain::' config paths "
+                   'through pkg_resources, which setuptools 81 removed'),
+}
+
+#: Checked only when installed: the ``det`` extra.
+OPTIONAL_VERSIONS: Dict[str, Tuple[str, str]] = {
+    'mmdet': ('>=3.0.0,<4.0.0', 'the mmdet 3.x API; tested with 3.3.0'),
+}
+
+
+def _installed_version(name: str) -> Optional[str]:
+    """The installed version of distribution ``name``; ``None`` if it is not
+    installed, ``''`` if it imports but has no metadata to read."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return '' if importlib.util.find_spec(name) is not None else None
+
+
+def check_versions(
+        installed: Callable[[str], Optional[str]] = _installed_version
+) -> None:
+    """Refuse to run on package versions mmkd_ccd does not work with.
+
+    Called by ``import mmkd_ccd`` before the shims below import MMRazor, so
+    that, e.g., mmcv 2.2 or numpy 2 stops the import with one message naming
+    each package, the version found and the supported range -- instead of
+    MMRazor's bare ``AssertionError`` or an ``AttributeError`` deep in
+    mmpretrain at the first training step.
+
+    Args:
+        installed: maps a distribution name to its installed version, ``None``
+            when it is not installed and ``''`` when it cannot be told.
+            Defaults to reading the installed packages' metadata.
+
+    Raises:
+        UnsupportedVersionError: listing every package outside its range.
+    """
+    problems, wanted = [], []
+    for name, (spec, why) in {**SUPPORTED_VERSIONS,
+                              **OPTIONAL_VERSIONS}.items():
+        found = installed(name)
+        if found is None and name in SUPPORTED_VERSIONS:
+            problems.append(f'{name} is not installed; mmkd_ccd needs '
+                            f'{name}{spec}')
+        elif found and not SpecifierSet(spec).contains(found,
+                                                       prereleases=True):
+            problems.append(f'{name} {found} is installed; mmkd_ccd supports '
+                            f'{name}{spec} ({why})')
+        else:
+            continue
+        wanted.append(f'"{name}{spec}"')
+    if problems:
+        raise UnsupportedVersionError(
+            'mmkd_ccd cannot run with the installed packages:\n  - ' +
+            '\n  - '.join(problems) +
+            f'\nInstall supported versions, e.g. pip install '
+            f'{" ".join(wanted)} (tested stacks: README, "Install").')
+
 
 _APPLIED: set = set()
 
@@ -196,8 +289,13 @@ def fix_mmrazor_quantization_import() -> None:
 
 # ---------------------------------------------------------------------------
 # 2. Checkpoints: the safe unpickler for every file, full unpickling only for
-#    the files the user trusts (mmengine 0.10.7 on torch >= 2.6)
+#    the files the user trusts (mmengine 0.10.7 on torch 2.1 and >= 2.6)
 # ---------------------------------------------------------------------------
+#: torch >= 2.6 reads a file with its safe unpickler unless told otherwise
+#: (``torch.load``'s ``weights_only`` default); older torch, e.g. the torch
+#: 2.1 stack, unpickles everything by default.
+TORCH_LOAD_IS_SAFE_BY_DEFAULT = (digit_version(torch.__version__) >=
+                                 digit_version('2.6.0'))
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message names the file."""
 
@@ -226,13 +324,14 @@ _TRUSTED: set = set()
 def _safe_checkpoint_globals() -> List[Any]:
     """Plain-data types found in checkpoints' ``meta`` (numpy arrays and
     scalars, ``Counter`` milestones of ``MultiStepLR``), safe to rebuild."""
+    import _codecs
     import collections
 
-    import numpy as np
-
     multiarray = np.core.multiarray
+    # _codecs.encode: how torch.save's pickle protocol 2 writes the bytes of
+    # a numpy array (torch >= 2.4 admits it itself, torch 2.1 does not).
     found = [collections.Counter, np.ndarray, np.dtype,
-             multiarray._reconstruct, multiarray.scalar]
+             multiarray._reconstruct, multiarray.scalar, _codecs.encode]
     # numpy >= 1.25 pickles dtypes by their concrete class.
     found += [getattr(np.dtypes, name) for name in dir(np.dtypes)
               if name.endswith('DType')]
@@ -334,6 +433,61 @@ def _refusal(name: str, error: BaseException,
         f'does only for checkpoints you trust. {how_to_trust}')
 
 
+def _load_weights_only(path: str, map_location: Any,
+                       allowed: Sequence[Any]) -> Any:
+    """The safe unpickler: ``torch.load(weights_only=True)`` that also
+    rebuilds the classes and functions ``allowed``.
+
+    torch >= 2.5 admits them for one load itself
+    (``torch.serialization.safe_globals``). torch < 2.5 (tested: 2.1.2, the
+    torch 2.1 stack) cannot: it has no ``safe_globals``, and its weights-only
+    unpickler instantiates no class but ``Parameter``; there the file is read
+    by :func:`_load_restricted` instead.
+
+    Raises:
+        pickle.UnpicklingError: naming the first global the file holds that
+            is not admitted.
+    """
+    if hasattr(torch.serialization, 'safe_globals'):
+        # Leaving the block removes what it added, also a global that was
+        # allowed process-wide before (add_safe_globals): add only new ones.
+        before = torch.serialization.get_safe_globals()
+        new = [g for g in allowed if g not in before]
+        with torch.serialization.safe_globals(new):
+            return torch.serialization.load(
+                path, map_location=map_location, weights_only=True)
+    return _load_restricted(path, map_location, allowed)
+
+
+def _load_restricted(path: str, map_location: Any,
+                     allowed: Sequence[Any]) -> Any:
+    """``torch.load`` through a ``pickle.Unpickler`` whose ``find_class``
+    admits only the globals torch's own weights-only unpickler admits, plus
+    ``allowed``; any other global raises ``pickle.UnpicklingError`` naming
+    it. Pickle reaches code only through ``find_class``, so nothing outside
+    that list is imported or called."""
+    from torch import _weights_only_unpickler
+    admitted = {**_weights_only_unpickler._get_allowed_globals(),
+                **{f'{g.__module__}.{g.__qualname__}': g for g in allowed}}
+
+    class Unpickler(pickle.Unpickler):
+
+        def find_class(self, module: str, name: str) -> Any:
+            key = f'{module}.{name}'
+            if key not in admitted:
+                raise pickle.UnpicklingError(
+                    f'Unsupported global: GLOBAL {key} is not allowed in a '
+                    'weights-only load')
+            return admitted[key]
+
+    restricted = types.ModuleType('mmkd_ccd_restricted_pickle')
+    restricted.Unpickler = Unpickler
+    restricted.load = lambda file, **kwargs: Unpickler(file, **kwargs).load()
+    return torch.serialization.load(path, map_location=map_location,
+                                    weights_only=False,
+                                    pickle_module=restricted)
+
+
 def load_checkpoint_file(path: Union[str, os.PathLike],
                          map_location: Any = None,
                          trusted: Optional[bool] = None,
@@ -345,7 +499,8 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
 
     The safe unpickler (``torch.load(weights_only=True)``, with the
     plain-data types of :func:`_safe_checkpoint_globals` and
-    ``safe_globals``) reads the file first. Only if it refuses, and the file
+    ``safe_globals``; on torch < 2.5 :func:`_load_restricted`, see
+    :func:`_load_weights_only`) reads the file first. Only if it refuses, and the file
     is trusted, is it read again with full unpickling; mmengine checkpoints
     need that (their message hub pickles methods).
 
@@ -379,27 +534,32 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
             f'checkpoint {name} is empty (0 bytes), not a checkpoint: an '
             'interrupted save or copy?')
     try:
-        with torch.serialization.safe_globals(list(safe_globals)):
-            return _read(path, name, map_location, weights_only=True)
+        return _read(path, name, map_location,
+                     [*_safe_checkpoint_globals(), *safe_globals])
     except pickle.UnpicklingError as error:
         refusal = error
     if trusted is None:
         trusted = is_trusted(source or path)
     if not trusted:
         raise _refusal(name, refusal, how_to_trust) from refusal
-    return _read(path, name, map_location, weights_only=False)
+    return _read(path, name, map_location)
 
 
 def _read(path: str, name: str, map_location: Any,
-          weights_only: bool) -> Any:
-    """``torch.load``; a file it cannot parse raises
+          safe_globals: Optional[Sequence[Any]] = None) -> Any:
+    """``torch.load``: with the safe unpickler admitting also
+    ``safe_globals`` (:func:`_load_weights_only`) when they are given, with
+    full unpickling when they are None. A file it cannot parse raises
     :class:`CheckpointReadError` naming it. OS errors pass through, and so
-    does the safe unpickler's refusal (``weights_only``), which the caller
-    weighs against the trust policy."""
-    passed = (OSError, pickle.UnpicklingError) if weights_only else OSError
+    does the safe unpickler's refusal, which the caller weighs against the
+    trust policy."""
+    safe = safe_globals is not None
+    passed = (OSError, pickle.UnpicklingError) if safe else OSError
     try:
-        return torch.serialization.load(
-            path, map_location=map_location, weights_only=weights_only)
+        if safe:
+            return _load_weights_only(path, map_location, safe_globals)
+        return torch.serialization.load(path, map_location=map_location,
+                                        weights_only=False)
     except passed:
         raise
     except Exception as error:
@@ -463,14 +623,18 @@ def allow_mmengine_checkpoint_types() -> None:
     """Load mmengine's checkpoints under torch's ``weights_only`` default,
     and every checkpoint, local or downloaded, under one trust policy.
 
-    Target: mmengine 0.10.7 (calls ``torch.load`` without ``weights_only``)
-    on torch >= 2.6 (defaults it to ``True``). Symptoms: ``--resume``,
-    ``load_from`` and MMRazor's ``teacher_ckpt`` raise ``UnpicklingError:
-    Weights only load failed ... Unsupported global``; a file that is empty,
-    truncated or not a checkpoint gives a bare ``EOFError``, ``invalid load
-    key`` or miniz error without its name; and ``http(s)://`` checkpoints
-    go through ``torch.hub.load_state_dict_from_url(weights_only=False)``,
-    which runs any code a downloaded file holds.
+    Target: mmengine 0.10.7, which calls ``torch.load`` without
+    ``weights_only``. Symptoms on torch >= 2.6 (defaults it to ``True``; the
+    torch 2.13 stack): ``--resume``, ``load_from`` and MMRazor's
+    ``teacher_ckpt`` raise ``UnpicklingError: Weights only load failed ...
+    Unsupported global``. On torch < 2.6 (defaults it to ``False``; the
+    torch 2.1 stack): every local file is unpickled fully, so any file given
+    as ``load_from``, ``teacher_ckpt`` or a ``Pretrained`` ``init_cfg`` runs
+    the code it holds. On both: a file that is empty, truncated or not a
+    checkpoint gives a bare ``EOFError``, ``invalid load key`` or miniz error
+    without its name; and ``http(s)://`` checkpoints go through
+    ``torch.hub.load_state_dict_from_url(weights_only=False)``, which runs
+    any code a downloaded file holds.
 
     Why allow-listing alone cannot work: mmengine saves the message hub,
     whose ``HistoryBuffer`` pickles its statistics methods as
@@ -479,17 +643,21 @@ def allow_mmengine_checkpoint_types() -> None:
     which defeats the safe unpickler. So:
 
     - plain-data types (:func:`_safe_checkpoint_globals`) are allow-listed
-      for every file;
+      for every file: by :func:`load_checkpoint_file` on every torch, and
+      on torch >= 2.6 also for torch's own default (a plain ``torch.load``);
     - mmengine's loaders of local files and of ``http(s)://`` URLs (also
       reached through ``torchvision://``, ``open-mmlab://`` and ``mmcls://``)
       are replaced by :func:`load_from_local` and :func:`load_from_http`:
       the safe unpickler first, full unpickling only for a file or URL
       trusted with :func:`trust_checkpoint`, errors that name the file.
       Nothing is relaxed globally.
+
+    Active on both tested stacks, for the reasons above.
     """
     from mmengine.runner import checkpoint
 
-    torch.serialization.add_safe_globals(_safe_checkpoint_globals())
+    if TORCH_LOAD_IS_SAFE_BY_DEFAULT:
+        torch.serialization.add_safe_globals(_safe_checkpoint_globals())
     checkpoint.CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local, force=True)
     checkpoint.CheckpointLoader.register_scheme(
@@ -544,7 +712,15 @@ def allow_torch_load_of_trusted_checkpoints() -> None:
     that names the file and says how to trust it. Every other outcome, and
     every call with ``weights_only``, a ``pickle_module`` or a file object,
     is torch's own.
+
+    Not needed on torch < 2.6 (the torch 2.1 stack), and not applied there:
+    its ``torch.load`` unpickles every file fully by default, which refuses
+    nothing to relax. A plain ``torch.load`` in user code stays torch's own
+    on every stack; what mmengine, MMRazor and this project's tools load
+    follows the trust policy through :func:`allow_mmengine_checkpoint_types`.
     """
+    if not TORCH_LOAD_IS_SAFE_BY_DEFAULT:
+        return
     original = torch.load
 
     @functools.wraps(original)
@@ -566,23 +742,47 @@ def allow_torch_load_of_trusted_checkpoints() -> None:
 
 
 # ---------------------------------------------------------------------------
-# 3. mmengine 0.10.7 multi-process runs without a GPU (gloo)
+# 3. mmengine 0.10.7 multi-process runs (torchrun, srun) without a GPU (gloo)
 # ---------------------------------------------------------------------------
+def _export_slurm_rendezvous(port: Optional[int]) -> None:
+    """Set torch.distributed's ``env://`` variables from those srun sets for
+    each task, the way mmengine 0.10.7's slurm launcher does: rank
+    ``SLURM_PROCID`` of ``SLURM_NTASKS``, master the first host of
+    ``SLURM_NODELIST`` (``scontrol show hostname``) unless ``MASTER_ADDR``
+    is set, port ``port``, else ``MASTER_PORT``, else 29500."""
+    if port is not None:
+        os.environ['MASTER_PORT'] = str(port)
+    os.environ.setdefault('MASTER_PORT', '29500')
+    if 'MASTER_ADDR' not in os.environ:
+        os.environ['MASTER_ADDR'] = subprocess.getoutput(
+            f'scontrol show hostname {os.environ["SLURM_NODELIST"]} | '
+            'head -n1')
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID',
+                                              os.environ['SLURM_PROCID'])
+
+
 @_once
 def allow_cpu_distributed() -> None:
-    """Let ``--launcher pytorch`` (torchrun) run on CPU-only machines.
+    """Let ``--launcher pytorch`` (torchrun) and ``--launcher slurm`` (srun)
+    run on CPU-only machines.
 
     Target: mmengine 0.10.7. Symptoms, with ``env_cfg.dist_cfg.backend=
-    'gloo'`` on a machine without CUDA: ``init_dist('pytorch')`` calls
-    ``torch.cuda.set_device(local_rank)`` unconditionally (``RuntimeError:
-    Found no NVIDIA driver``), and the runner wraps the model in
+    'gloo'`` on a machine without CUDA: ``init_dist('pytorch')`` and
+    ``init_dist('slurm')`` call ``torch.cuda.set_device(local_rank)``
+    unconditionally (``RuntimeError: Found no NVIDIA driver``; the slurm
+    launcher, without ``SLURM_LOCALID``, first divides by the GPU count),
+    and the runner wraps the model in
     ``MMDistributedDataParallel(device_ids=[local_rank])``, which torch
     rejects for a CPU module.
 
     Fix: when CUDA is unavailable, initialise the process group without
-    selecting a CUDA device, and build the wrapper without ``device_ids``
-    for a module whose parameters are on the CPU. On GPU machines both
-    behave exactly as upstream.
+    selecting a CUDA device (for slurm, after setting the rendezvous
+    variables from srun's as upstream does: :func:`_export_slurm_rendezvous`),
+    and build the wrapper without ``device_ids`` for a module whose
+    parameters are on the CPU. On GPU machines all three behave exactly as
+    upstream.
     """
     import mmengine.dist.utils as dist_utils
     import torch.distributed as torch_dist
@@ -596,6 +796,17 @@ def allow_cpu_distributed() -> None:
         torch_dist.init_process_group(backend=backend, **kwargs)
 
     dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    original_init_slurm = dist_utils._init_dist_slurm
+
+    def _init_dist_slurm(backend, port=None, init_backend='torch',
+                         **kwargs) -> None:
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return original_init_slurm(backend, port, init_backend, **kwargs)
+        _export_slurm_rendezvous(port)
+        torch_dist.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_slurm = _init_dist_slurm
 
     original_wrapper_init = MMDistributedDataParallel.__init__
 

@@ -1,4 +1,5 @@
 from .few_shot import FewShotDataset
-from .transforms import DetJDA, JDA, PairedViews, SingleRotation
+from .transforms import JDA, PairedViews, SingleRotation
 
-__all__ = ['DetJDA', 'FewShotDataset', 'JDA', 'PairedViews', 'SingleRotation']
+# DetJDA (with mmdet installed): mmkd_ccd.datasets.transforms.DetJDA.
+__all__ = ['FewShotDataset', 'JDA', 'PairedViews', 'SingleRotation']
