@@ -295,6 +295,13 @@ def build_runner(cfg: Config) -> Runner:
 # ---------------------------------------------------------------------------
 # CPU threads
 # ---------------------------------------------------------------------------
+def usable_cores() -> int:
+    """The CPU cores this process may run on."""
+    if hasattr(os, 'sched_getaffinity'):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def configure_cpu_threads(requested: Optional[int] = None) -> Optional[str]:
     """Set torch's thread count for a run without CUDA.
 
@@ -321,8 +328,7 @@ def configure_cpu_threads(requested: Optional[int] = None) -> Optional[str]:
     """
     if torch.cuda.is_available():
         return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(
-        os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    cores = usable_cores()
     if requested is not None:
         given, source = requested, '--cpu-threads'
     elif os.environ.get(CPU_THREADS_ENV):

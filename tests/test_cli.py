@@ -19,13 +19,13 @@ def threads(monkeypatch):
 
 
 def test_default_is_half_the_cores_shared_by_the_processes(threads):
-    threads.setattr(cli.os, 'sched_getaffinity', lambda pid: set(range(8)))
+    threads.setattr(cli, 'usable_cores', lambda: 8)
     threads.setenv('LOCAL_WORLD_SIZE', '2')
     note = cli.configure_cpu_threads()
     assert torch.get_num_threads() == 2  # 8 cores / (2 x 2 processes)
     assert note.startswith('CPU run: 2 torch thread(s) (half of 8 usable '
                            'cores over 2 process(es)')
-    threads.setattr(cli.os, 'sched_getaffinity', lambda pid: {0})
+    threads.setattr(cli, 'usable_cores', lambda: 1)
     cli.configure_cpu_threads()
     assert torch.get_num_threads() == 1  # at least one
 

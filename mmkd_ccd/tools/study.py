@@ -18,7 +18,9 @@ in a pool of worker processes (:mod:`mmkd_ccd.tools.pool`), and reports:
 
 A finished run is not trained again: its record (``sweep_run.json`` in its
 work dir) holds the command line it ran with and its metrics, and is reused
-when the command line, and the teacher's, are the same.
+when the command line is the same -- for a distillation run, also the
+teacher's run (its command line and when it finished: a teacher trained
+again makes its students train again).
 
 Study file (``.py``, read with mmengine's ``Config.fromfile``)::
 
@@ -809,10 +811,8 @@ def parse_args(argv: Optional[Sequence[str]] = None,
                default_work_dir: Optional[str] = None) -> argparse.Namespace:
     """The command line of ``tools/study.py``; ``default_work_dir``
     defaults to ``work_dirs/studies/<study file name>``."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
+    from mmkd_ccd.cli import usable_cores
+    cores = usable_cores()
     parser = argparse.ArgumentParser(
         description='Train a grid of methods x settings x seeds; tabulate '
         'and plot the results.')
