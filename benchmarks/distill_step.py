@@ -15,19 +15,15 @@ pairing bookkeeping and the CCD loss push it.
 from __future__ import annotations
 
 import argparse
-import os.path as osp
-import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import MODELS, DefaultScope
+from mmpretrain.structures import DataSample
 
-import torch  # noqa: E402
-from mmengine.dataset import pseudo_collate  # noqa: E402
-from mmengine.optim import AmpOptimWrapper, OptimWrapper  # noqa: E402
-from mmengine.registry import MODELS, DefaultScope  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
-
-import mmkd_ccd  # noqa: E402,F401
+import mmkd_ccd  # noqa: F401
 
 
 def classifier(depth: int) -> dict:

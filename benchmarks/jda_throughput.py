@@ -43,27 +43,24 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 import random
-import sys
 import tempfile
 import time
 from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from PIL import Image, ImageEnhance, ImageOps
+from sklearn.datasets import load_sample_image
+from torchvision import transforms as tv
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-from PIL import Image, ImageEnhance, ImageOps  # noqa: E402
-from sklearn.datasets import load_sample_image  # noqa: E402
-from torchvision import transforms as tv  # noqa: E402
-
-import mmkd_ccd  # noqa: E402,F401
-from mmkd_ccd.datasets.transforms.device_paired_views import (  # noqa: E402
+import mmkd_ccd  # noqa: F401
+from mmkd_ccd.datasets.transforms.device_paired_views import (
     PLAN_KEY)
-from mmkd_ccd.datasets.transforms.jda import POLICIES  # noqa: E402
-from mmkd_ccd.models.data_preprocessors.device_jda import (  # noqa: E402
+from mmkd_ccd.datasets.transforms.jda import POLICIES
+from mmkd_ccd.models.data_preprocessors.device_jda import (
     MAX_PADDING, finish_views)
 
 JDA_BASE = osp.join(

@@ -35,28 +35,26 @@ import sys
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.config import Config, DictAction
+from mmengine.dataset import BaseDataset
+from mmengine.registry import MODELS, DefaultScope
+from mmengine.runner import load_state_dict, set_random_seed
+from mmpretrain.datasets.transforms import PackInputs
+from mmpretrain.structures import DataSample
 
-import mmkd_ccd  # noqa: E402  (shims + registration before config read)
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.dataset import BaseDataset  # noqa: E402
-from mmengine.registry import MODELS, DefaultScope  # noqa: E402
-from mmengine.runner import load_state_dict, set_random_seed  # noqa: E402
-from mmpretrain.datasets.transforms import PackInputs  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
-
-from mmkd_ccd.cli import check_cfg_options  # noqa: E402
-from mmkd_ccd.datasets.transforms.device_paired_views import (  # noqa: E402
-    PLAN_KEY)
-from mmkd_ccd.models.data_preprocessors import (  # noqa: E402
-    PairedDataPreprocessor)
-from mmkd_ccd.models.losses import ccd_weights  # noqa: E402
-from mmkd_ccd.structures import ViewPairing  # noqa: E402
-from tools.visualize_jda import (NoPairedViewsError,  # noqa: E402
-                                 build_paired_dataset, choose_indices)
+from mmkd_ccd import compat
+from mmkd_ccd.cli import check_cfg_options
+from mmkd_ccd.datasets.transforms.device_paired_views import PLAN_KEY
+from mmkd_ccd.models.data_preprocessors import PairedDataPreprocessor
+from mmkd_ccd.models.losses import ccd_weights
+from mmkd_ccd.structures import ViewPairing
+from mmkd_ccd.tools.paired_inspection import (NoPairedViewsError,
+                                              build_paired_dataset,
+                                              choose_indices)
+from mmkd_ccd.tools.tables import markdown_table as write_table
 
 QUANTILES: Tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: Group of the images whose augmented view got no JDA op.
@@ -128,21 +126,19 @@ def summarize_ccd_weights(weights: Sequence[float],
 def markdown_table(summary: dict) -> str:
     """The overall and per-op rows of :func:`summarize_ccd_weights`."""
     quantile_keys = list(summary['overall']['quantiles'])
-    header = ['group', 'count', 'mean', 'std'] + [f'q{k}' for k in
-                                                   quantile_keys]
+    header = ['group', 'count', 'mean', 'std'] + [
+        f'q{k}' for k in quantile_keys]
 
     def cell(value: Optional[float]) -> str:
         return '-' if value is None else f'{value:.4f}'
 
     rows = [(ALL_IMAGES, summary['overall'])] + list(summary['per_op'].items())
-    lines = ['| ' + ' | '.join(header) + ' |',
-             '|' + '|'.join(['---'] + ['---:'] * (len(header) - 1)) + '|']
-    for name, stats in rows:
-        values = [stats['mean'], stats['std']] + [
-            stats['quantiles'][k] for k in quantile_keys]
-        lines.append('| ' + ' | '.join(
-            [name, str(stats['count'])] + [cell(v) for v in values]) + ' |')
-    return '\n'.join(lines)
+    return write_table(header, [
+        [name, str(stats['count'])] + [
+            cell(v) for v in [stats['mean'], stats['std']] +
+            [stats['quantiles'][k] for k in quantile_keys]
+        ] for name, stats in rows
+    ], align=['left'] + ['right'] * (len(header) - 1)).rstrip('\n')
 
 
 # ---------------------------------------------------------------------------
@@ -192,7 +188,7 @@ def load_teacher(teacher: nn.Module, path: str) -> None:
         raise FileNotFoundError(f'TEACHER_CKPT: no checkpoint file {path}')
     # The user named this file, so it is trusted for full unpickling
     # (mmengine checkpoints carry their message hub).
-    checkpoint = mmkd_ccd.compat.load_named_checkpoint(path)
+    checkpoint = compat.load_named_checkpoint(path)
     if not isinstance(checkpoint, dict):
         raise ValueError(f'{path}: expected a checkpoint dict (with a '
                          f'state_dict), got {type(checkpoint).__name__}')

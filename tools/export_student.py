@@ -37,11 +37,9 @@ from pathlib import Path
 import typing
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import torch
 
-import torch  # noqa: E402
-
-import mmkd_ccd  # noqa: E402  (shims: mmengine checkpoints on torch >= 2.6)
+import mmkd_ccd  # shims: mmengine checkpoints on torch >= 2.6
 
 __all__ = [
     'top_level_prefixes', 'extract_student', 'backbone_only', 'plain_meta',

@@ -17,26 +17,23 @@ directory, as for ``tools/train.py``.
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import os.path as osp
 import sys
 import textwrap
-from typing import List, Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import numpy as np
+from mmengine.config import Config, DictAction
+from mmengine.dataset import BaseDataset
+from mmengine.runner import set_random_seed
 
-import mmkd_ccd  # noqa: E402,F401  (shims + registration before config read)
-import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.dataset import BaseDataset  # noqa: E402
-from mmengine.registry import DATASETS, init_default_scope  # noqa: E402
-from mmengine.runner import set_random_seed  # noqa: E402
-
-from mmkd_ccd.datasets.transforms.device_paired_views import (  # noqa: E402
-    PLAN_KEY)
-from mmkd_ccd.models.data_preprocessors.device_jda import (  # noqa: E402
-    finish_view_array)
+from mmkd_ccd.cli import check_cfg_options
+from mmkd_ccd.datasets.transforms.device_paired_views import PLAN_KEY
+from mmkd_ccd.models.data_preprocessors.device_jda import finish_view_array
+from mmkd_ccd.tools.paired_inspection import (  # noqa: F401
+    NoPairedViewsError, build_paired_dataset, choose_indices,
+    paired_dataset_cfg)
 
 #: Inches per grid row and per view column; at :data:`DPI` a row is
 #: ``ROW_INCHES * DPI`` pixels high whatever the images' size.
@@ -44,87 +41,6 @@ ROW_INCHES = 3.0
 COLUMN_INCHES = 3.0
 DPI = 100
 CAPTION_WIDTH = 60  # characters per caption line
-
-
-class NoPairedViewsError(ValueError):
-    """The config's train pipeline has no ``PairedViews`` transform."""
-
-
-def _is_paired_views(step: object) -> bool:
-    if not isinstance(step, dict):
-        return False
-    kind = step.get('type')
-    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
-    # Scoped names such as 'mmkd_ccd.PairedViews' name the same transform.
-    return name.rsplit('.', 1)[-1] in ('PairedViews', 'DevicePairedViews')
-
-
-def paired_dataset_cfg(cfg: Config, config_path: str) -> dict:
-    """``train_dataloader.dataset`` with its pipeline cut after PairedViews.
-
-    Dataset wrappers (``RepeatDataset``, ``ClassBalancedDataset``, ...) are
-    followed through their ``dataset`` key to the dataset that has the
-    pipeline.
-
-    Raises:
-        NoPairedViewsError: no pipeline, or no ``PairedViews`` in it.
-    """
-    if 'train_dataloader' not in cfg or 'dataset' not in cfg.train_dataloader:
-        raise NoPairedViewsError(
-            f'{config_path}: the config has no train_dataloader.dataset')
-    dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
-    inner, key = dataset_cfg, 'train_dataloader.dataset'
-    while 'pipeline' not in inner and isinstance(inner.get('dataset'), dict):
-        inner, key = inner['dataset'], key + '.dataset'
-    pipeline = inner.get('pipeline')
-    if not isinstance(pipeline, (list, tuple)):
-        raise NoPairedViewsError(f'{config_path}: {key} has no pipeline list')
-    positions = [
-        i for i, step in enumerate(pipeline) if _is_paired_views(step)
-    ]
-    if not positions:
-        raise NoPairedViewsError(
-            f'{config_path}: {key}.pipeline has no PairedViews transform, so '
-            'its training images have no augmented view. Use a config whose '
-            'train pipeline wraps the view pipeline in '
-            "dict(type='PairedViews', view_pipeline=[...], "
-            "augment=[dict(type='JDA', ...)]), e.g. configs/ccd/*.py.")
-    # Stopping here keeps numpy images (and jda_ops, which PackInputs may
-    # drop) instead of packed tensors.
-    inner['pipeline'] = list(pipeline[:positions[0] + 1])
-    return dataset_cfg
-
-
-def build_paired_dataset(cfg: Config, config_path: str) -> BaseDataset:
-    """Build the config's train dataset, its pipeline ending at PairedViews.
-
-    Each item is then a results dict whose ``img`` is ``[original view,
-    augmented view]`` (numpy, the pipeline's channel order: BGR for mmcv's
-    loaders) and whose ``jda_ops`` lists the ops fired on the augmented view.
-    """
-    dataset_cfg = paired_dataset_cfg(cfg, config_path)
-    # Dataset and transform types are looked up in the config's scope, as the
-    # Runner does.
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    return DATASETS.build(dataset_cfg)
-
-
-def choose_indices(num_available: int, num: Optional[int],
-                   seed: int, option: str) -> List[int]:
-    """``num`` distinct dataset indices drawn with ``seed``, ascending; all
-    of them when ``num`` is None.
-
-    Raises:
-        ValueError: ``num`` is not in [1, num_available] (``option`` names
-            the command-line flag).
-    """
-    if num is None:
-        return list(range(num_available))
-    if not 1 <= num <= num_available:
-        raise ValueError(f'{option} must be in [1, {num_available}] (the '
-                         f'size of the train dataset), got {num}')
-    rng = np.random.default_rng(seed)
-    return sorted(rng.choice(num_available, num, replace=False).tolist())
 
 
 def class_name(dataset: BaseDataset, label: object) -> str:
@@ -214,6 +130,7 @@ def main(argv=None) -> str:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options, args.config)
         cfg.merge_from_dict(args.cfg_options)
     dataset = build_paired_dataset(cfg, args.config)
     indices = choose_indices(len(dataset), args.num, args.seed, '--num')

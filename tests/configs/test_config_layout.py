@@ -19,7 +19,8 @@ CONFIG_DIR = osp.join(REPO, 'configs')
 ALL_CONFIGS = sorted(
     path for path in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'),
                                recursive=True)
-    if '_base_' not in path and 'sweeps' not in path)
+    if '_base_' not in path and 'sweeps' not in path
+    and 'studies' not in path)
 
 ARCH = r'[a-z][a-z0-9.]*(?:-[a-z0-9.]+)*'
 METHOD = r'[a-z][a-z0-9.]*(?:-[a-z0-9.]+)*'

@@ -32,11 +32,11 @@ CIFAR = load_tool(
 # The digits demo's CCD+JDA config on the tiny generated dataset: small
 # CIFAR ResNets, 4 iterations of 8 images per epoch.
 CONFIG = f'''
-_base_ = {repo_path('configs', 'demo', 'ccd_logits_resnet18-w16_resnet18-w4_1xb64_digits.py')!r}
+_base_ = {repo_path('configs', 'demo', 'ccd_logits_resnet18-w16_resnet18-w4_1xb32_digits.py')!r}
 tiny = dict(data_root='data/tiny')
 train_dataloader = dict(batch_size=8, dataset=tiny)
 val_dataloader = dict(batch_size=16, dataset=tiny)
-test_dataloader = dict(batch_size=16, dataset=tiny)
+test_dataloader = dict(batch_size=16, dataset=dict(tiny, data_prefix='val'))
 train_cfg = dict(max_epochs=1, val_interval=1)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 allow_random_teacher = True

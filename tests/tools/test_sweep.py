@@ -8,6 +8,7 @@ from typing import List
 
 import pytest
 
+from mmkd_ccd.tools import sweep as sweep_tools
 from tests.utils import load_tool, repo_path, run_tool
 
 TOOL = repo_path('tools', 'sweep.py')
@@ -44,7 +45,7 @@ def test_final_metrics_last_record_of_latest_launch(tmp_path):
         _train(3), _val(3, 30.0), _train(4), _val(4, 40.0), _train(5)
     ])
     (tmp_path / 'not_a_launch').mkdir()
-    assert tool.final_metrics(str(tmp_path)) == {
+    assert sweep_tools.final_metrics(str(tmp_path)) == {
         'accuracy/top1': 40.0,
         'teacher.accuracy/top1': 50.0
     }
@@ -56,8 +57,8 @@ def test_final_metrics_latest_launch_without_validation(tmp_path):
     # than the previous attempt's.
     _write_scalars(tmp_path, '20240102_080000', [_train(1)])
     (tmp_path / '20240103_080000').mkdir()
-    assert tool.final_metrics(str(tmp_path)) == {}
-    assert tool.final_metrics(str(tmp_path / 'missing')) == {}
+    assert sweep_tools.final_metrics(str(tmp_path)) == {}
+    assert sweep_tools.final_metrics(str(tmp_path / 'missing')) == {}
 
 
 def _sweep_file(tmp_path, text: str, name: str = 'sweep.py') -> str:
@@ -77,14 +78,14 @@ runs = [
     dict(name='repo root', config='{TINY_CONFIG}'),
 ]
 """)
-    sweep = tool.load_sweep(path)
+    sweep = sweep_tools.load_sweep(path)
     assert sweep.title == 'ablation' and sweep.metrics is None
     first, second = sweep.runs
     # Relative to the sweep file first, then the cwd, then the repo root.
     assert first.config_path == str(tmp_path / 'local.py')
     assert second.config_path == repo_path(TINY_CONFIG)
     assert first.options == ['a.b=none', 'c=[1,2.5]', 'd=(True,None)']
-    assert tool.safe_name(second.name) == 'repo_root'
+    assert sweep_tools.safe_name(second.name) == 'repo_root'
 
 
 @pytest.mark.parametrize('text, message', [
@@ -110,14 +111,14 @@ runs = [
 ])
 def test_load_sweep_errors(tmp_path, text, message):
     path = _sweep_file(tmp_path, text)
-    with pytest.raises(tool.SweepFileError, match=message) as info:
-        tool.load_sweep(path)
+    with pytest.raises(sweep_tools.SweepFileError, match=message) as info:
+        sweep_tools.load_sweep(path)
     assert str(info.value).startswith(path)
 
 
 @pytest.mark.parametrize('name', ['proportion_tiny.py', 'kd_vs_ccd_in1k.py'])
 def test_shipped_sweep_files_load(name):
-    sweep = tool.load_sweep(repo_path('configs', 'ccd', 'sweeps', name))
+    sweep = sweep_tools.load_sweep(repo_path('configs', 'ccd', 'sweeps', name))
     assert len(sweep.runs) == 2 and sweep.metrics[0] == 'accuracy/top1'
 
 
@@ -129,16 +130,17 @@ def test_load_sweep_json_and_yaml(tmp_path):
         tmp_path, f'runs:\n  - name: a\n    config: {TINY_CONFIG}\n'
         '    cfg_options: {x.y: 0.5}\n', 'sweep.yaml')
     for path in (json_path, yaml_path):
-        assert tool.load_sweep(path).runs[0].options == ['x.y=0.5']
+        assert sweep_tools.load_sweep(path).runs[0].options == ['x.y=0.5']
 
 
 def test_train_command():
-    run = tool.Run('a', 'a.py', '/abs/a.py', {'k': 1}, ['k=1'])
-    assert tool.train_command(run, 'w/a', 'none', 1) == [
+    run = sweep_tools.Run('a', 'a.py', '/abs/a.py', {'k': 1}, ['k=1'])
+    assert sweep_tools.train_command(run, 'w/a', 'none', 1, tool.TRAIN) == [
         sys.executable, tool.TRAIN, '/abs/a.py', '--work-dir', 'w/a',
         '--launcher', 'none', '--cfg-options', 'k=1'
     ]
-    command = tool.train_command(run, 'w/a', 'pytorch', 8)
+    command = sweep_tools.train_command(run, 'w/a', 'pytorch', 8,
+                                        tool.TRAIN)
     assert command[1:4] == ['-m', 'torch.distributed.run',
                             '--nproc_per_node=8']
     assert command[5:] == [
@@ -165,8 +167,8 @@ def test_sweep_tiny_end_to_end(tiny_workspace, tmp_path):
     assert results['metrics'] == ['accuracy/top1', 'teacher.accuracy/top1']
     assert [r['name'] for r in results['runs']] == names
     for run in results['runs']:
-        run_dir = osp.join(work_dir, tool.safe_name(run['name']))
-        metrics = tool.final_metrics(run_dir)
+        run_dir = osp.join(work_dir, sweep_tools.safe_name(run['name']))
+        metrics = sweep_tools.final_metrics(run_dir)
         assert 0 <= metrics['accuracy/top1'] <= 100
         assert run['status'] == 'done' and run['metrics'] == metrics
         # Columns: name, config, cfg-options, top1, teacher top1, status.
@@ -183,7 +185,8 @@ def test_sweep_tiny_end_to_end(tiny_workspace, tmp_path):
                        '--skip-existing'], tiny_workspace)
     assert output.count(': reused ') == 2
     assert sorted(os.listdir(work_dir)) == [
-        *[tool.safe_name(n) for n in names], 'results.json', 'results.md'
+        *[sweep_tools.safe_name(n) for n in names], 'results.json',
+        'results.md'
     ]
 
 

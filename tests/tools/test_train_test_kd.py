@@ -15,10 +15,18 @@ def test_train_checkpoint_resume_test(tiny_workspace, tmp_path):
     work_dir = str(tmp_path / 'work')
     train = repo_path('tools', 'train.py')
     # 32 train images / batch 8 = 4 iterations per epoch.
-    run_tool([train, CONFIG, '--work-dir', work_dir, '--cfg-options',
-              'train_cfg.max_epochs=1', 'randomness.seed=0'], tiny_workspace)
+    output = run_tool([train, CONFIG, '--work-dir', work_dir, '--cfg-options',
+                       'train_cfg.max_epochs=1', 'randomness.seed=0'],
+                      tiny_workspace)
     first = osp.join(work_dir, 'epoch_1.pth')
     assert osp.isfile(first)
+    # The run ends with one line: the final metrics and the checkpoint.
+    last_val = [r for r in read_scalars(work_dir) if 'iter' not in r][-1]
+    assert output.rstrip().splitlines()[-1] == (
+        'train.py: val after epoch 1: '
+        f'accuracy/top1={last_val["accuracy/top1"]:.2f}, '
+        f'teacher.accuracy/top1={last_val["teacher.accuracy/top1"]:.2f} | '
+        f'checkpoint: {first}')
     records = [r for r in read_scalars(work_dir) if 'loss' in r]
     assert [r['iter'] for r in records] == [1, 2, 3, 4]
     for r in records:
@@ -44,6 +52,10 @@ def test_train_checkpoint_resume_test(tiny_workspace, tmp_path):
         metrics = json.load(f)
     assert 0 <= metrics['accuracy/top1'] <= 100
     assert 0 <= metrics['teacher.accuracy/top1'] <= 100
+    assert output.rstrip().splitlines()[-1] == (
+        f'test.py: accuracy/top1={metrics["accuracy/top1"]:.2f}, '
+        f'teacher.accuracy/top1={metrics["teacher.accuracy/top1"]:.2f} | '
+        f'checkpoint: {second} | written to {out_file}')
 
 
 def test_torchrun_two_processes(tiny_workspace, tmp_path):

@@ -30,7 +30,6 @@ differ (``backbone.`` and ``head.``), and the logits come out bit-identical
 from __future__ import annotations
 
 import argparse
-import os.path as osp
 import re
 import sys
 from collections import OrderedDict
@@ -38,12 +37,9 @@ from pathlib import Path
 from typing import (Any, Dict, List, Mapping, NamedTuple, Optional, Sequence,
                     Tuple)
 
-sys.path.insert(
-    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
 
-import torch  # noqa: E402
-
-from mmkd_ccd import compat  # noqa: E402
+from mmkd_ccd import compat
 
 __all__ = [
     'ResNetArch', 'convert_torchvision_resnet', 'infer_arch',
