@@ -756,6 +756,24 @@ def dry_run(study: Study, work_dir: str) -> List[str]:
             for run in runs]
 
 
+def seeds_note(settings: Sequence[Setting]) -> str:
+    """The seeds the settings ran, e.g. ``seeds 0-9 (5%, 10%), 0-4 (25%)``;
+    one list when all settings ran the same seeds."""
+
+    def seed_list(seeds: List[int]) -> str:
+        if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+            return f'{seeds[0]}-{seeds[-1]}'
+        return ', '.join(map(str, seeds))
+
+    groups: Dict[str, List[str]] = {}
+    for setting in settings:
+        groups.setdefault(seed_list(setting.seeds), []).append(setting.name)
+    if len(groups) == 1:
+        return f'seeds {next(iter(groups))}'
+    return 'seeds ' + '; '.join(f'{seeds} ({", ".join(names)})'
+                                for seeds, names in groups.items())
+
+
 def report(study: Study, records: List[dict], work_dir: str,
            study_file: str, out: Optional[str] = None) -> str:
     """Write ``results.json``, the tables (``out``, default
@@ -764,9 +782,8 @@ def report(study: Study, records: List[dict], work_dir: str,
     teacher = next((r for r in records if r['method'] == 'teacher'), None)
     summary = summarize(records)
     differences = compare(study, summary)
-    seeds = sorted({s for setting in study.settings for s in setting.seeds})
     heading = (f'{study.metric} on the {study.split} split, mean ± std over '
-               f'seeds {", ".join(map(str, seeds))}')
+               f'{seeds_note(study.settings)}')
     lines = [f'## {study.title}' if study.title else '## Study', '']
     if teacher is not None:
         teacher_value = (format_metric(teacher['value'])

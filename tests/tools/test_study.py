@@ -189,6 +189,17 @@ def test_shipped_study_files_load():
     assert len(study_tools.grid(demo, 'w')) == 12
 
 
+def test_seeds_note_names_the_seeds_of_each_setting(tmp_path):
+    study = study_tools.load_study(write(tmp_path, STUDY))
+    assert study_tools.seeds_note(study.settings) == (
+        'seeds 0, 1 (half); 1 (all)')
+    assert study_tools.seeds_note(study.settings[:1]) == 'seeds 0, 1'
+    digits = study_tools.load_study(
+        repo_path('configs', 'ccd', 'studies', 'digits.py'))
+    assert study_tools.seeds_note(digits.settings) == (
+        'seeds 0-9 (5%, 10%); 0-4 (25%); 0-2 (100%)')
+
+
 # ---------------------------------------------------------------------------
 # End to end on the tiny dataset
 # ---------------------------------------------------------------------------
