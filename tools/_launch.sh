@@ -1,5 +1,7 @@
 # Sourced by tools/dist_*.sh and tools/slurm_*.sh: how they start
-# tools/train.py and tools/test.py.
+# tools/train.py and tools/test.py. As OpenMMLab's scripts do, they put the
+# repository root first on PYTHONPATH, so that a config's custom_imports can
+# name modules of this checkout (mmkd_ccd itself is the installed one).
 #
 # PYTHON, unless set, is the project's environment (.venv) when it exists,
 # else the python on PATH (e.g. your own OpenMMLab environment).
@@ -14,7 +16,8 @@ PYTHON=${PYTHON:-$venv_python}
 torchrun_tool() {
     local tool=$1 gpus=$2
     shift 2
-    exec "$PYTHON" -m torch.distributed.run \
+    PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
+        exec "$PYTHON" -m torch.distributed.run \
         --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" \
         --master_addr="${MASTER_ADDR:-127.0.0.1}" \
         --master_port="${MASTER_PORT:-29500}" \

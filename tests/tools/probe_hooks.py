@@ -17,6 +17,13 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmkd_ccd.registry import HOOKS
 
+# The environment a tools/train.py run of a probe config needs: the tools
+# import the installed mmkd_ccd and leave sys.path alone, so this module's
+# package, `tests`, is found through PYTHONPATH (tools/dist_train.sh and the
+# Slurm scripts put the repository root there themselves).
+PROBE_ENV = dict(PYTHONPATH=osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
 # 'iter:N' or 'epoch:N' (counted from 1): KillHook kills the process after
 # that iteration or epoch, once the checkpoint hook has run.
 KILL_AFTER_ENV = 'MMKD_TEST_KILL_AFTER'

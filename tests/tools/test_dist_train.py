@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import torch
 
-from tests.tools.probe_hooks import probe_config, read_batches
+from tests.tools.probe_hooks import PROBE_ENV, probe_config, read_batches
 from tests.utils import repo_path, run_tool
 
 CONFIG = repo_path('configs', 'ccd',
@@ -65,7 +65,7 @@ def test_two_processes_equal_one_process_of_the_global_batch(
     run_tool([repo_path('tools', 'train.py'), config, '--work-dir', one,
               '--cfg-options', 'randomness.seed=0',
               'train_dataloader.batch_size=16'], tiny_workspace,
-             env=dict(OMP_NUM_THREADS='1'))
+             env=dict(OMP_NUM_THREADS='1', **PROBE_ENV))
     dist_train(config, two, tiny_workspace, 29542, 'randomness.seed=0')
 
     single = read_batches(one)

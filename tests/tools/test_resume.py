@@ -11,7 +11,8 @@ import sys
 import pytest
 import torch
 
-from tests.tools.probe_hooks import KILL_AFTER_ENV, probe_config, read_batches
+from tests.tools.probe_hooks import (KILL_AFTER_ENV, PROBE_ENV, probe_config,
+                                     read_batches)
 from tests.utils import read_scalars, repo_path, run_tool
 
 TRAIN = repo_path('tools', 'train.py')
@@ -22,7 +23,7 @@ OPTIONS = ['randomness.deterministic=True', 'log_processor.window_size=1']
 SEED = 'randomness.seed=3'
 ITERATION_CHECKPOINTS = ['default_hooks.checkpoint.by_epoch=False',
                          'default_hooks.checkpoint.interval=3']
-ENV = dict(OMP_NUM_THREADS='1')
+ENV = dict(OMP_NUM_THREADS='1', **PROBE_ENV)
 
 
 def train(config: str, work_dir: str, cwd: str, *options: str,
