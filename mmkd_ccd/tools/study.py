@@ -79,7 +79,7 @@ from mmengine.config import Config
 
 from .pool import Progress, WorkerPool
 from .sweep import (TRAIN_LOG, Run, SweepFileError, check_entry,
-                    check_unique, clear_marker, format_option, parse_run,
+                    check_unique, clear_marker, parse_options, parse_run,
                     read_definition, read_marker, safe_name, write_marker)
 from .tables import format_metric, markdown_table
 
@@ -177,15 +177,14 @@ def _int_list(value: Any, where: str) -> List[int]:
     return list(value)
 
 
-def _options(value: Any, where: str) -> List[str]:
-    value = value or {}
-    if not isinstance(value, dict):
-        raise SweepFileError(f'{where} must be a dict of dotted keys to '
-                             f'values, got {value!r}')
-    try:
-        return [format_option(k, v) for k, v in value.items()]
-    except SweepFileError as exc:
-        raise SweepFileError(f'{where}: {exc}') from None
+def _positive_int(value: Any, where: str) -> Optional[int]:
+    """``value`` (None or an integer >= 1, e.g. a number of epochs)."""
+    if value is not None and not (isinstance(value, int)
+                                  and not isinstance(value, bool)
+                                  and value >= 1):
+        raise SweepFileError(f'{where} must be a positive integer, got '
+                             f'{value!r}')
+    return value
 
 
 def _check_known(where: str, names: Sequence[str], known: List[str],
@@ -206,17 +205,13 @@ def _parse_setting(index: int, entry: Any, seeds: List[int]) -> Setting:
             isinstance(few_shot, (int, float)) and 0 < few_shot <= 1):
         raise SweepFileError(f'{where}: "few_shot" must be a fraction in '
                              f'(0, 1], got {few_shot!r}')
-    epochs = entry.get('epochs')
-    if epochs is not None and not (isinstance(epochs, int) and epochs >= 1):
-        raise SweepFileError(f'{where}: "epochs" must be a positive '
-                             f'integer, got {epochs!r}')
     own_seeds = entry.get('seeds')
     return Setting(
-        name=name, x=float(x), few_shot=few_shot, epochs=epochs,
+        name=name, x=float(x), few_shot=few_shot,
+        epochs=_positive_int(entry.get('epochs'), f'{where}: "epochs"'),
         seeds=seeds if own_seeds is None else _int_list(
             own_seeds, f'{where}: "seeds"'),
-        options=_options(entry.get('cfg_options'),
-                         f'{where}: "cfg_options"'))
+        options=parse_options(entry.get('cfg_options'), where))
 
 
 def _parse_method(index: int, entry: Any, study_dir: str,
@@ -244,13 +239,10 @@ def _parse_teacher(entry: Any, study_dir: str) -> Teacher:
     run = parse_run('teacher', dict(dict(name='teacher'), **entry),
                     study_dir, TEACHER_KEYS)
     seed = entry.get('seed', 0)
-    epochs = entry.get('epochs')
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise SweepFileError(f'teacher: "seed" must be an integer, got '
                              f'{seed!r}')
-    if epochs is not None and not (isinstance(epochs, int) and epochs >= 1):
-        raise SweepFileError(f'teacher: "epochs" must be a positive integer, '
-                             f'got {epochs!r}')
+    epochs = _positive_int(entry.get('epochs'), 'teacher: "epochs"')
     work_dir = entry.get('work_dir')
     if work_dir is not None and not isinstance(work_dir, str):
         raise SweepFileError(f'teacher: "work_dir" must be a folder path, got '
@@ -314,7 +306,7 @@ def load_study(path: str) -> Study:
             setup=cfg.get('setup'),
             teacher=None if teacher is None else _parse_teacher(
                 teacher, study_dir),
-            options=_options(cfg.get('cfg_options'), '"cfg_options"'),
+            options=parse_options(cfg.get('cfg_options')),
             comparisons=_parse_comparisons(cfg.get('comparisons'),
                                            [m.name for m in methods]),
             x_label=str(cfg.get('x_label', 'setting')),
@@ -404,7 +396,7 @@ def mean_std(values: Sequence[float]) -> Tuple[float, Optional[float]]:
 
 
 def t_quantile(probability: float, dof: int) -> float:
-    """Student's t quantile (scipy, which scikit-learn brings)."""
+    """Student's t quantile (scipy, a requirement of this package)."""
     from scipy.stats import t
     return float(t.ppf(probability, dof))
 
@@ -757,7 +749,7 @@ def dry_run(study: Study, work_dir: str) -> List[str]:
 
 
 def seeds_note(settings: Sequence[Setting]) -> str:
-    """The seeds the settings ran, e.g. ``seeds 0-9 (5%, 10%), 0-4 (25%)``;
+    """The seeds the settings ran, e.g. ``seeds 0-9 (5%, 10%); 0-4 (25%)``;
     one list when all settings ran the same seeds."""
 
     def seed_list(seeds: List[int]) -> str:

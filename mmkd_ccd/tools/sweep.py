@@ -160,14 +160,28 @@ def parse_run(where: str, entry: Any, sweep_dir: str,
             f'sweep file ({sweep_dir}), the current directory '
             f'({os.getcwd()}) or the repository root ({REPO})')
     cfg_options = entry.get('cfg_options') or {}
+    return Run(name, config, config_path, cfg_options,
+               parse_options(cfg_options, where))
+
+
+def parse_options(cfg_options: Any, where: str = '') -> List[str]:
+    """The ``key=value`` strings of an entry's ``cfg_options`` (a dict of
+    dotted keys to values; None for none), checked with
+    :func:`format_option`.
+
+    Raises:
+        SweepFileError: naming ``where`` (the entry; empty for the file's
+            top level) and the key at fault.
+    """
+    prefix = f'{where}: ' if where else ''
+    cfg_options = cfg_options or {}
     if not isinstance(cfg_options, dict):
-        raise SweepFileError(f'{where}: "cfg_options" must be a dict of '
+        raise SweepFileError(f'{prefix}"cfg_options" must be a dict of '
                              f'dotted keys to values, got {cfg_options!r}')
     try:
-        options = [format_option(k, v) for k, v in cfg_options.items()]
+        return [format_option(k, v) for k, v in cfg_options.items()]
     except SweepFileError as exc:
-        raise SweepFileError(f'{where}: {exc}') from None
-    return Run(name, config, config_path, cfg_options, options)
+        raise SweepFileError(f'{prefix}{exc}') from None
 
 
 def read_definition(path: str, allowed: Sequence[str], required: str,

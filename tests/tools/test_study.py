@@ -167,6 +167,12 @@ def test_grid_order_and_command_lines(tmp_path):
     (f"methods = [dict(name='teacher', config={STUDENT!r})]",
      "duplicate name 'teacher'"),
     ("settings = [dict(name='a', few_shot=2)]", '"few_shot" must be a'),
+    ("settings = [dict(name='a', epochs=True)]",
+     r"settings\[0\] \('a'\): \"epochs\" must be a positive integer"),
+    (f"teacher = dict(config={TEACHER!r}, epochs=0)",
+     'teacher: "epochs" must be a positive integer'),
+    ("settings = [dict(name='a', cfg_options=[1])]",
+     r"settings\[0\] \('a'\): \"cfg_options\" must be a dict"),
     ("settings = [dict(name='a'), dict(name='a')]", "duplicate name 'a'"),
     ("teacher = dict(config='nope.py')", "'nope.py' not found"),
 ])
